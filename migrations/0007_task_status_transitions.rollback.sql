@@ -1,0 +1,7 @@
+-- Fail fast instead of queueing behind a long lock; cap any one statement.
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
+DROP TRIGGER IF EXISTS trg_tasks_status_change ON tasks;
+DROP FUNCTION IF EXISTS tasks_apply_status_change();
+DROP TABLE IF EXISTS task_status_transitions;

@@ -1,0 +1,1 @@
+"""worktrack: PostgreSQL work tracking, SQL first."""

@@ -1,0 +1,135 @@
+"""The Starlette application: factory, lifespan, health routes, request log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service import queries
+from service.config import PoolSettings
+from service.database import resolve_database_url
+from service.db import create_pool
+from service.errors import (
+    ApiError,
+    api_error_handler,
+    http_error_handler,
+    problem,
+    unexpected_error_handler,
+)
+from service.migrations import known_migration_ids
+
+log = logging.getLogger("worktrack.access")
+
+_HEALTH = queries.load("health")
+_APPLIED_MIGRATION_IDS = _HEALTH["applied_migration_ids"]
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up; says nothing about the database."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the database answers and holds exactly the migrations of this build."""
+    pool: AsyncConnectionPool = request.app.state.pool
+    known: list[str] = request.app.state.known_migrations
+    try:
+        async with pool.connection(timeout=2) as conn:
+            try:
+                rows = await (await conn.execute(_APPLIED_MIGRATION_IDS)).fetchall()
+            except psycopg.errors.UndefinedTable:
+                rows = []
+    except psycopg.Error as exc:  # includes PoolTimeout
+        log.warning("readiness check failed: %s", exc)
+        return problem(503, "Service Unavailable", "the database does not answer",
+                       headers={"Retry-After": "5"})
+    applied = {row["migration_id"] for row in rows}
+    pending = [m for m in known if m not in applied]
+    unknown = sorted(applied - set(known))
+    reasons = []
+    if pending:
+        reasons.append(f"{len(pending)} migration(s) pending: {', '.join(pending)}")
+    if unknown:
+        reasons.append(
+            f"the database holds migration(s) this build does not know: {', '.join(unknown)}"
+        )
+    if reasons:
+        return problem(503, "Service Unavailable", "; ".join(reasons),
+                       headers={"Retry-After": "30"})
+    return JSONResponse({"status": "ready", "migrations": len(applied)})
+
+
+class RequestLog:
+    """One log line per request: method, path, status, milliseconds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        finally:
+            log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def create_app(database_url: str | None = None, pool_settings: PoolSettings | None = None) -> Starlette:
+    """The application; the database is resolved now, the pool opened by the lifespan."""
+    url = database_url or resolve_database_url()[0]
+    pool = create_pool(url, pool_settings or PoolSettings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # wait=False: the service starts even while the database is down;
+        # /readyz reports it and requests answer 503 until it is back.
+        await pool.open(wait=False)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        middleware=[Middleware(RequestLog)],
+        exception_handlers={
+            ApiError: api_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unexpected_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.pool = pool
+    app.state.known_migrations = known_migration_ids()
+    return app

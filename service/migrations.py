@@ -1,0 +1,109 @@
+"""Applying, rolling back and listing the yoyo migrations in migrations/."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from yoyo import get_backend, read_migrations
+from yoyo.exceptions import LockTimeout
+
+from service.database import DatabaseUnavailable, _first_line, redact, yoyo_url
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations_dir() -> Path:
+    """migrations/ in a source checkout, or the copy inside an installed wheel."""
+    for candidate in (_PACKAGE_DIR / "_migrations", _PACKAGE_DIR.parent / "migrations"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the migrations folder is missing from this installation")
+
+
+def known_migration_ids() -> list[str]:
+    """Ids of the migrations this build ships, in order (file names without .sql)."""
+    return sorted(
+        p.name.removesuffix(".sql")
+        for p in migrations_dir().glob("*.sql")
+        if not p.name.endswith(".rollback.sql")
+    )
+
+
+class MigrationFailed(Exception):
+    """A migration could not be applied or rolled back; it names the migration and why."""
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    id: str
+    applied: bool
+
+
+def _backend(url: str):  # type: ignore[no-untyped-def]
+    try:
+        return get_backend(yoyo_url(url))
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {_first_line(exc)}") from None
+
+
+def _run_each(url: str, direction: str, ids: set[str] | None, count: int | None) -> list[str]:
+    backend = _backend(url)
+    migrations = read_migrations(str(migrations_dir()))
+    done: list[str] = []
+    try:
+        with backend.lock():
+            backend.ensure_internal_schema_updated()
+            if direction == "apply":
+                todo = list(backend.to_apply(migrations))
+            else:
+                todo = list(backend.to_rollback(migrations))
+            if ids is not None:
+                todo = [m for m in todo if m.id in ids]
+            if count is not None:
+                todo = todo[:count]
+            for migration in todo:
+                # One migration at a time, each in its own transaction, so a failure
+                # names its migration and leaves the ones before it in place.
+                try:
+                    if direction == "apply":
+                        backend.apply_one(migration)
+                    else:
+                        backend.rollback_one(migration)
+                except psycopg.Error as exc:
+                    verb = "apply" if direction == "apply" else "roll back"
+                    raise MigrationFailed(
+                        f"could not {verb} migration {migration.id}: {_first_line(exc)}"
+                    ) from None
+                done.append(migration.id)
+    except LockTimeout:
+        raise MigrationFailed(
+            "another process holds the migration lock (yoyo_lock); try again, "
+            "or `yoyo break-lock` if that process is gone"
+        ) from None
+    finally:
+        backend.connection.close()
+    return done
+
+
+def apply(url: str) -> list[str]:
+    """Apply every pending migration in order; the ids applied."""
+    return _run_each(url, "apply", None, None)
+
+
+def rollback(url: str, count: int | None = 1) -> list[str]:
+    """Roll back the newest `count` applied migrations (all when None); the ids rolled back."""
+    return _run_each(url, "rollback", None, count)
+
+
+def status(url: str) -> list[MigrationState]:
+    """Every migration this build knows, and whether it is applied."""
+    backend = _backend(url)
+    try:
+        migrations = read_migrations(str(migrations_dir()))
+        return [MigrationState(m.id, backend.is_applied(m)) for m in migrations]
+    finally:
+        backend.connection.close()
