@@ -28,6 +28,9 @@ CREATE INDEX IF NOT EXISTS idx_task_dependencies_project_depends_on
 CREATE OR REPLACE FUNCTION task_dependencies_refuse_cycle() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF NEW.task_id = NEW.depends_on_id THEN
+        RETURN NEW;  -- a self edge is chk_task_dependencies_not_self's to refuse
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('task_dependencies', NEW.project_id));
     IF EXISTS (
         WITH RECURSIVE upstream (id) AS (

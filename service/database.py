@@ -10,8 +10,13 @@ runs (by this and other processes) and stopped when the last user exits.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import subprocess
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -156,6 +161,59 @@ def resolve_database_url() -> tuple[str, str]:
         return normalize_url(url), "DATABASE_URL"
     server_url = embedded_server_url()
     return with_database(server_url, config.embedded_database_name()), "embedded"
+
+
+# --- the server the tests use ---------------------------------------------------
+
+POSTGRES_IMAGE = "postgres:17-alpine"
+
+
+def docker_unavailable_reason() -> str | None:
+    """None when a Docker engine answers; otherwise why testcontainers cannot run."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker package (testcontainers) is not installed"
+    try:
+        client = docker.from_env(timeout=3)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:  # the docker client raises many kinds; any means "no engine"
+        return f"no Docker engine reachable: {_first_line(exc)}"
+    return None
+
+
+@contextmanager
+def server_for_tests() -> Iterator[tuple[str, str]]:
+    """A server the tests may create databases on: (maintenance URL, where it came from).
+
+    TEST_DATABASE_URL if set; else a throwaway container when Docker answers;
+    else a throwaway embedded PostgreSQL in a temporary folder.
+    """
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if url:
+        yield normalize_url(url), "TEST_DATABASE_URL"
+        return
+    if docker_unavailable_reason() is None:
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer(POSTGRES_IMAGE) as container:
+            yield normalize_url(container.get_connection_url(driver=None)), "testcontainers"
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="worktrack-test-pg-")) / "pgdata"
+    try:
+        url = embedded_server_url(data_dir)
+        with psycopg.connect(url, autocommit=True) as conn:
+            # A throwaway server: durability buys nothing and costs every CREATE DATABASE.
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+            conn.execute("SELECT pg_reload_conf()")
+        yield url, "embedded"
+    finally:
+        stop_embedded()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -50,9 +50,9 @@ def _backend(url: str):  # type: ignore[no-untyped-def]
         raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {_first_line(exc)}") from None
 
 
-def _run_each(url: str, direction: str, ids: set[str] | None, count: int | None) -> list[str]:
+def _run_each(url: str, direction: str, count: int | None, source: Path | None) -> list[str]:
     backend = _backend(url)
-    migrations = read_migrations(str(migrations_dir()))
+    migrations = read_migrations(str(source or migrations_dir()))
     done: list[str] = []
     try:
         with backend.lock():
@@ -61,8 +61,6 @@ def _run_each(url: str, direction: str, ids: set[str] | None, count: int | None)
                 todo = list(backend.to_apply(migrations))
             else:
                 todo = list(backend.to_rollback(migrations))
-            if ids is not None:
-                todo = [m for m in todo if m.id in ids]
             if count is not None:
                 todo = todo[:count]
             for migration in todo:
@@ -89,14 +87,14 @@ def _run_each(url: str, direction: str, ids: set[str] | None, count: int | None)
     return done
 
 
-def apply(url: str) -> list[str]:
-    """Apply every pending migration in order; the ids applied."""
-    return _run_each(url, "apply", None, None)
+def apply(url: str, count: int | None = None, *, source: Path | None = None) -> list[str]:
+    """Apply the pending migrations in order (the first `count` of them); the ids applied."""
+    return _run_each(url, "apply", count, source)
 
 
-def rollback(url: str, count: int | None = 1) -> list[str]:
+def rollback(url: str, count: int | None = 1, *, source: Path | None = None) -> list[str]:
     """Roll back the newest `count` applied migrations (all when None); the ids rolled back."""
-    return _run_each(url, "rollback", None, count)
+    return _run_each(url, "rollback", count, source)
 
 
 def status(url: str) -> list[MigrationState]:
