@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -20,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service import queries
 from service.config import PoolSettings
 from service.database import resolve_database_url
-from service.db import create_pool
+from service.db import Pool, create_pool
 from service.errors import (
     ApiError,
     api_error_handler,
@@ -43,7 +42,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     """Ready when the database answers and holds exactly the migrations of this build."""
-    pool: AsyncConnectionPool = request.app.state.pool
+    pool: Pool = request.app.state.pool
     known: list[str] = request.app.state.known_migrations
     try:
         async with pool.connection(timeout=2) as conn:
@@ -53,8 +52,9 @@ async def readyz(request: Request) -> Response:
                 rows = []
     except psycopg.Error as exc:  # includes PoolTimeout
         log.warning("readiness check failed: %s", exc)
-        return problem(503, "Service Unavailable", "the database does not answer",
-                       headers={"Retry-After": "5"})
+        return problem(
+            503, "Service Unavailable", "the database does not answer", headers={"Retry-After": "5"}
+        )
     applied = {row["migration_id"] for row in rows}
     pending = [m for m in known if m not in applied]
     unknown = sorted(applied - set(known))
@@ -62,12 +62,9 @@ async def readyz(request: Request) -> Response:
     if pending:
         reasons.append(f"{len(pending)} migration(s) pending: {', '.join(pending)}")
     if unknown:
-        reasons.append(
-            f"the database holds migration(s) this build does not know: {', '.join(unknown)}"
-        )
+        reasons.append(f"the database holds migration(s) this build does not know: {', '.join(unknown)}")
     if reasons:
-        return problem(503, "Service Unavailable", "; ".join(reasons),
-                       headers={"Retry-After": "30"})
+        return problem(503, "Service Unavailable", "; ".join(reasons), headers={"Retry-After": "30"})
     return JSONResponse({"status": "ready", "migrations": len(applied)})
 
 

