@@ -78,10 +78,8 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    url, source = database.resolve_database_url()
+    url, _ = database.resolve_database_url()
     if args.action == "apply":
-        if source == "embedded":
-            database.create_database_if_missing(url)
         started = time.perf_counter()
         applied = migrations.apply(url)
         elapsed = (time.perf_counter() - started) * 1000
@@ -140,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("yoyo").setLevel(logging.WARNING)  # the CLI prints what it applied
     try:
         return int(args.func(args))
     except (ConfigError, DatabaseUnavailable, MigrationFailed) as exc:

@@ -158,13 +158,15 @@ def stop_embedded() -> None:
 def resolve_database_url() -> tuple[str, str]:
     """The database the server and CLI use, and where it came from.
 
-    DATABASE_URL when set; otherwise the `worktrack` database on the embedded server.
+    DATABASE_URL when set; otherwise the `worktrack` database on the embedded
+    server, created when missing.
     """
     url = config.database_url_from_env()
     if url:
         return normalize_url(url), "DATABASE_URL"
-    server_url = embedded_server_url()
-    return with_database(server_url, config.embedded_database_name()), "embedded"
+    url = with_database(embedded_server_url(), config.embedded_database_name())
+    create_database_if_missing(url)  # the embedded server and its database are ours
+    return url, "embedded"
 
 
 # --- the server the tests use ---------------------------------------------------
