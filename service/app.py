@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import queries
+from service import openapi, queries
 from service.config import PoolSettings
 from service.database import resolve_database_url
 from service.db import Pool, create_pool
@@ -28,6 +28,7 @@ from service.errors import (
     unexpected_error_handler,
 )
 from service.migrations import known_migration_ids
+from service.routes import epics, projects, queue, tasks
 
 log = logging.getLogger("worktrack.access")
 
@@ -55,7 +56,7 @@ async def readyz(request: Request) -> Response:
         return problem(
             503, "Service Unavailable", "the database does not answer", headers={"Retry-After": "5"}
         )
-    applied = {row["migration_id"] for row in rows}
+    applied = {row[0] for row in rows}
     pending = [m for m in known if m not in applied]
     unknown = sorted(applied - set(known))
     reasons = []
@@ -114,10 +115,19 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
         finally:
             await pool.close()
 
+    endpoints = [*projects.ENDPOINTS, *epics.ENDPOINTS, *queue.ENDPOINTS, *tasks.ENDPOINTS]
+    document = openapi.build(endpoints)
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(document)
+
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/openapi.json", openapi_json, methods=["GET"]),
+            # /tasks/next and /tasks/claim come before the /projects/{project}/... routes
+            *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
         ],
         middleware=[Middleware(RequestLog)],
         exception_handlers={

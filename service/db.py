@@ -1,65 +1,141 @@
-"""The connection pool and the translation of database errors into API errors."""
+"""The connection pool, the fetch helpers, and database errors turned into API errors."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow, dict_row
+from psycopg import AsyncConnection, errors, sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from service.config import PoolSettings
-from service.errors import ApiError, ServiceUnavailable
+from service.errors import ApiError, Conflict, NotFound, ServiceUnavailable, Unprocessable
 
 log = logging.getLogger("worktrack.db")
 
+Pool = AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]
+T = TypeVar("T")
 
-Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+RETRIES = 3  # attempts at an operation that lost a serialization race or a deadlock
 
 
 def create_pool(url: str, settings: PoolSettings) -> Pool:
     """An unopened pool; the app's lifespan opens and closes it."""
+    options = " ".join([
+        # A runaway statement is cancelled instead of holding its connection.
+        f"-c statement_timeout={settings.statement_timeout_ms}",
+        # The filter queries turn each NULL parameter into "no filter"; a plan made
+        # for the actual values folds those branches away and picks the right index.
+        "-c plan_cache_mode=force_custom_plan",
+        "-c TimeZone=UTC",
+        # The actor task history records for API writes that name nobody.
+        "-c worktrack.actor=api",
+    ])
     return AsyncConnectionPool(
         url,
-        connection_class=AsyncConnection[DictRow],
         min_size=settings.min_size,
         max_size=settings.max_size,
         timeout=settings.timeout,
         max_lifetime=settings.max_lifetime,
         max_idle=settings.max_idle,
-        kwargs={
-            "autocommit": True,
-            "row_factory": dict_row,
-            # A runaway statement is cancelled instead of holding its connection.
-            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
-            "application_name": "worktrack",
-        },
+        kwargs={"autocommit": True, "options": options, "application_name": "worktrack"},
         open=False,
         name="worktrack",
     )
 
 
-@asynccontextmanager
-async def connection(pool: Pool) -> AsyncIterator[AsyncConnection[DictRow]]:
-    """A pooled connection; database failures surface as API errors."""
-    try:
-        async with pool.connection() as conn:
-            yield conn
-    except PoolTimeout:
-        raise ServiceUnavailable("no database connection became free in time") from None
-    except psycopg.Error as exc:
-        raise translate(exc) from None
+async def run(pool: Pool, operation: Callable[[AsyncConnection[tuple[Any, ...]]], Awaitable[T]]) -> T:
+    """Run `operation` on a pooled connection; database failures become API errors.
+
+    An operation that lost a serialization race or a deadlock is retried a few
+    times; statements here are single and idempotent until they commit.
+    """
+    for attempt in range(1, RETRIES + 1):
+        try:
+            async with pool.connection() as conn:
+                return await operation(conn)
+        except (errors.SerializationFailure, errors.DeadlockDetected) as exc:
+            if attempt == RETRIES:
+                log.warning("giving up after %d attempts: %s", attempt, exc)
+                raise ServiceUnavailable("the database was too busy to finish; try again") from None
+            await asyncio.sleep(0.01 * attempt)
+        except PoolTimeout:
+            raise ServiceUnavailable("no database connection became free in time") from None
+        except psycopg.Error as exc:
+            raise translate(exc) from None
+    raise AssertionError("unreachable")
+
+
+async def fetch_value(conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any) -> Any:
+    """The first column of the first row, or None when there is no row."""
+    cursor = await conn.execute(query, params)
+    row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
+async def fetch_text(conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any) -> str | None:
+    """The first column of the first row as text (a JSON document), or None."""
+    value = await fetch_value(conn, query, **params)
+    return None if value is None else str(value)
+
+
+async def fetch_row(conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any) -> tuple[Any, ...] | None:
+    cursor = await conn.execute(query, params)
+    return await cursor.fetchone()
+
+
+# What the client is told when a named constraint refuses a write. Constraints not
+# listed here fall back on their kind (unique 409, foreign key 404, check 422).
+CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
+    "uq_projects_key_lower": (Conflict, "key", "a project with this key already exists (keys ignore case)"),
+    "uq_epics_project_id_key": (Conflict, "key", "an epic with this key already exists in the project"),
+    "uq_features_project_id_key": (Conflict, "key", "a feature with this key already exists in the project"),
+    "uq_tasks_project_id_key": (Conflict, "key", "a task with this key already exists in the project"),
+    "chk_tasks_status_transition": (Conflict, "status", "this status change is not allowed"),
+    "chk_task_dependencies_acyclic": (Conflict, None, "this dependency would close a cycle"),
+    "chk_task_dependencies_not_self": (Unprocessable, None, "a task cannot depend on itself"),
+    "fk_tasks_feature": (NotFound, "feature", "the feature does not exist in this project"),
+    "fk_tasks_assignee": (NotFound, "assignee", "no user has this id"),
+}
+
+
+def _rule_in_words(constraint: str) -> str:
+    """chk_tasks_priority_range -> 'tasks priority range'."""
+    for prefix in ("chk_", "uq_", "fk_"):
+        constraint = constraint.removeprefix(prefix)
+    return constraint.replace("_", " ")
 
 
 def translate(exc: psycopg.Error) -> ApiError:
-    """One place that turns a database error into what the client is told."""
-    if isinstance(exc, psycopg.errors.QueryCanceled):
+    """One place that turns a database error into what the client is told.
+
+    diag.message_detail may hold row values: it is logged, never sent.
+    """
+    constraint = exc.diag.constraint_name
+    if constraint in CONSTRAINT_ERRORS:
+        kind, field, message = CONSTRAINT_ERRORS[constraint]
+        if constraint == "chk_tasks_status_transition" and exc.diag.message_primary:
+            message = exc.diag.message_primary  # "task T-1 cannot move from pending to completed"
+        fields = [{"field": f"body.{field}", "message": message}] if field else None
+        return kind(message, errors=fields)
+    if isinstance(exc, errors.UniqueViolation):
+        return Conflict(f"already exists ({_rule_in_words(constraint or 'unique')})")
+    if isinstance(exc, errors.ForeignKeyViolation):
+        return NotFound(f"a referenced row does not exist ({_rule_in_words(constraint or 'foreign key')})")
+    if isinstance(exc, errors.CheckViolation | errors.IntegrityConstraintViolation):
+        return Unprocessable(f"the change breaks the rule: {_rule_in_words(constraint or 'check')}")
+    if isinstance(exc, errors.NotNullViolation):
+        return Unprocessable(f"{exc.diag.column_name or 'a field'} may not be null")
+    if isinstance(exc, errors.DataError):
+        log.info("data refused by the database: %s", exc.diag.message_primary)
+        return Unprocessable(f"a value is out of range: {exc.diag.message_primary}")
+    if isinstance(exc, errors.QueryCanceled):
         return ServiceUnavailable("the database did not answer in time")
     if isinstance(exc, psycopg.OperationalError):
         log.warning("database unavailable: %s", exc)
         return ServiceUnavailable("the database is unavailable")
-    log.error("unexpected database error %s: %s", exc.sqlstate, exc)
+    log.error("unexpected database error %s: %s (%s)", exc.sqlstate, exc, exc.diag.message_detail)
     return ApiError("an unexpected database error occurred; it has been logged")

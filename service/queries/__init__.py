@@ -12,7 +12,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # service/
 _NAME_LINE = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)(?:\s+:\w+)?\s*$", re.MULTILINE)
 
 

@@ -1,0 +1,114 @@
+"""What every route shares: reading input before any SQL, answering JSON, cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.errors import BadRequest, Unprocessable
+from service.models import Patch
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class JSONText(Response):
+    """A response whose body the database already rendered as JSON text."""
+
+    media_type = "application/json"
+
+
+def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(part) for part in (where, *error["loc"])), "message": error["msg"]}
+        for error in exc.errors(include_url=False)
+    ]
+
+
+async def read_body(request: Request, model: type[M]) -> M:
+    """The request body as `model`: 400 when it is not JSON, 422 naming each field at fault."""
+    raw = await request.body()
+    try:
+        parsed = model.model_validate_json(raw or b"")
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise BadRequest("the request body is not valid JSON") from None
+        if exc.errors() and exc.errors()[0]["type"] == "model_type":
+            raise Unprocessable(f"the request body must be a JSON object ({model.__name__})") from None
+        raise Unprocessable("the request body is invalid", errors=_field_errors(exc, "body")) from None
+    if isinstance(parsed, Patch):
+        nulled = sorted(f for f in parsed.model_fields_set & parsed.NOT_NULL if getattr(parsed, f) is None)
+        if nulled:
+            raise Unprocessable(
+                "the request body is invalid",
+                errors=[{"field": f"body.{f}", "message": "may be left out but not null"} for f in nulled],
+            )
+    return parsed
+
+
+async def read_body_list(request: Request, model: type[M], *, max_items: int) -> list[M]:
+    """A JSON array of `model` objects, each checked as read_body checks one."""
+    raw = await request.body()
+    try:
+        items = TypeAdapter(list[model]).validate_json(raw or b"", strict=True)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise BadRequest("the request body is not valid JSON") from None
+        raise Unprocessable("the request body is invalid", errors=_field_errors(exc, "body")) from None
+    if not 1 <= len(items) <= max_items:
+        raise Unprocessable(f"send between 1 and {max_items} items", errors=[
+            {"field": "body", "message": f"{len(items)} items"}])
+    return items
+
+
+def read_query(request: Request, model: type[M]) -> M:
+    """The query string as `model`: 422 for unknown, repeated or out-of-domain parameters."""
+    params = request.query_params
+    repeated = sorted({key for key in params if len(params.getlist(key)) > 1})
+    if repeated:
+        raise Unprocessable(
+            "a query parameter is given more than once",
+            errors=[{"field": f"query.{key}", "message": "given more than once"} for key in repeated],
+        )
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as exc:
+        raise Unprocessable("the query string is invalid", errors=_field_errors(exc, "query")) from None
+
+
+def decode_cursor(cursor: str | None, parts: int) -> list[str] | None:
+    """The sort key inside an `after` cursor (made by the SQL function api_cursor)."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    values = text.split("|")
+    if len(values) != parts or not all(values):
+        raise Unprocessable(
+            "the cursor is malformed",
+            errors=[{"field": "query.after", "message": "pass back the `next` value of a previous page"}],
+        )
+    return values
+
+
+def cursor_ids(cursor: str | None, parts: int) -> list[int]:
+    """An `after` cursor of integer ids; zeros (before every row) when there is none."""
+    values = decode_cursor(cursor, parts)
+    if values is None:
+        return [0] * parts
+    try:
+        ids = [int(value) for value in values]
+    except ValueError:
+        ids = [-1]
+    if any(i < 0 or i > 2**63 - 1 for i in ids):
+        raise Unprocessable(
+            "the cursor is malformed",
+            errors=[{"field": "query.after", "message": "pass back the `next` value of a previous page"}],
+        )
+    return ids

@@ -1,0 +1,116 @@
+"""The OpenAPI 3.1 document, built from the endpoint lists and the pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from service.models import Problem
+from service.routes import Endpoint
+
+_REF = "#/components/schemas/{model}"
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_COMMON_ERRORS = {
+    "400": "the body is not JSON",
+    "404": "a named row does not exist",
+    "422": "invalid input, with the fields at fault",
+    "503": "the database is unavailable or timed out (see Retry-After)",
+}
+_FREE_OBJECTS: dict[str, dict[str, Any]] = {
+    "export": {"type": "object", "required": ["project", "epics", "features", "tasks", "dependencies", "history"]},
+    "dependency": {
+        "type": "object",
+        "properties": {"task": {"type": "string"}, "depends_on": {"type": "string"}, "created": {"type": "boolean"}},
+        "required": ["task", "depends_on", "created"],
+    },
+}
+
+
+class _Components:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel]) -> dict[str, str]:
+        if model.__name__ not in self.schemas:
+            schema = model.model_json_schema(ref_template=_REF, mode="serialization")
+            self.schemas.update(schema.pop("$defs", {}))
+            self.schemas[model.__name__] = schema
+        return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _response_schema(components: _Components, shape: Any) -> dict[str, Any] | None:
+    if shape is None:
+        return None
+    if isinstance(shape, str):
+        return _FREE_OBJECTS[shape]
+    if isinstance(shape, list):  # a page: {"items": [...], "next": cursor | null}
+        return {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": components.ref(shape[0])},
+                "next": {"type": ["string", "null"]},
+            },
+            "required": ["items", "next"],
+        }
+    return components.ref(shape)
+
+
+def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in re.findall(r"{(\w+)}", endpoint.path)
+    ]
+    if endpoint.query is not None:
+        schema = endpoint.query.model_json_schema(ref_template=_REF)
+        required = set(schema.get("required", []))
+        for name, prop in schema["properties"].items():
+            prop = {k: v for k, v in prop.items() if k not in ("title", "description")}
+            parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                               "description": schema["properties"][name].get("description", "")})
+    operation: dict[str, Any] = {
+        "operationId": endpoint.handler.__name__,
+        "summary": endpoint.summary,
+        "parameters": parameters,
+        "responses": {},
+    }
+    if endpoint.body is not None:
+        schema = components.ref(endpoint.body)
+        if endpoint.body_is_list:
+            schema = {"type": "array", "items": schema, "minItems": 1}
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    for status, (description, shape) in sorted(endpoint.responses.items()):
+        response: dict[str, Any] = {"description": description}
+        schema = _response_schema(components, shape)
+        if schema is not None:
+            response["content"] = {"application/json": {"schema": schema}}
+        elif status >= 400:
+            response["content"] = _PROBLEM
+        operation["responses"][str(status)] = response
+    for status, description in _COMMON_ERRORS.items():
+        operation["responses"].setdefault(status, {"description": description, "content": _PROBLEM})
+    return operation
+
+
+def build(endpoints: list[Endpoint]) -> dict[str, Any]:
+    components = _Components()
+    components.ref(Problem)
+    paths: dict[str, dict[str, Any]] = {
+        "/healthz": {"get": {"operationId": "healthz", "summary": "The process is up",
+                             "responses": {"200": {"description": "up"}}}},
+        "/readyz": {"get": {"operationId": "readyz",
+                            "summary": "The database answers and holds exactly this build's migrations",
+                            "responses": {"200": {"description": "ready"},
+                                          "503": {"description": "not ready, with the reason",
+                                                  "content": _PROBLEM}}}},
+    }
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(components, endpoint)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "worktrack", "version": "0.1.0",
+                 "description": "Work tracking on PostgreSQL: projects, epics, features, tasks, the agent queue."},
+        "paths": paths,
+        "components": {"schemas": components.schemas},
+    }

@@ -1,0 +1,28 @@
+"""Task history: sql/queries/history.sql."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from service import queries
+from service.db import fetch_text
+
+Conn = AsyncConnection[tuple[Any, ...]]
+_Q = queries.load("history")
+_TASK, _PROJECT = _Q["task_history"], _Q["project_history"]
+
+
+async def of_task(conn: Conn, *, project: str, key: str) -> str | None:
+    """The task's history, oldest first, as a one-page list; None when the task does not exist."""
+    return await fetch_text(conn, _TASK, project=project, key=key)
+
+
+async def of_project(conn: Conn, *, project: str, since: datetime | None,
+                     before: tuple[datetime, int] | None, limit: int) -> str | None:
+    """A page of the project's changes, newest first; None when the project does not exist."""
+    return await fetch_text(conn, _PROJECT, project=project, since=since,
+                            before_changed_at=before[0] if before else None,
+                            before_id=before[1] if before else None, limit=limit)

@@ -1,0 +1,34 @@
+"""The agent queue: sql/queries/queue.sql."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from service import queries
+from service.db import fetch_text
+
+Conn = AsyncConnection[tuple[Any, ...]]
+_Q = queries.load("queue")
+_NEXT, _CLAIM = _Q["task_next"], _Q["task_claim_next"]
+_HEARTBEAT, _RECLAIM = _Q["task_heartbeat"], _Q["task_reclaim_expired"]
+
+
+async def next_ready(conn: Conn, *, project: str) -> str | None:
+    return await fetch_text(conn, _NEXT, project=project)
+
+
+async def claim_next(conn: Conn, *, project: str, agent: str, lease_seconds: int) -> str | None:
+    return await fetch_text(conn, _CLAIM, project=project, agent=agent, lease_seconds=lease_seconds)
+
+
+async def heartbeat(conn: Conn, *, project: str, key: str, agent: str, lease_seconds: int) -> str | None:
+    return await fetch_text(conn, _HEARTBEAT, project=project, key=key, agent=agent,
+                            lease_seconds=lease_seconds)
+
+
+async def reclaim_expired(conn: Conn) -> int:
+    """Return every task whose lease expired to pending; how many."""
+    cursor = await conn.execute(_RECLAIM)
+    return len(await cursor.fetchall())

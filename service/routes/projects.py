@@ -1,0 +1,80 @@
+"""Projects: create, list, read, change, delete, export."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service import db
+from service.api import JSONText, cursor_ids, read_body, read_query
+from service.errors import NotFound
+from service.models import Project, ProjectCreate, ProjectListQuery, ProjectPatch
+from service.queries import projects
+from service.routes import Endpoint, pool
+
+
+def project_not_found(project: str) -> NotFound:
+    return NotFound(f"project {project!r} does not exist")
+
+
+async def create_project(request: Request) -> Response:
+    body = await read_body(request, ProjectCreate)
+    doc = await db.run(pool(request), lambda conn: projects.insert(conn, **body.model_dump()))
+    return JSONText(doc, status_code=201, headers={"Location": f"/projects/{body.key}"})
+
+
+async def list_projects(request: Request) -> Response:
+    query = read_query(request, ProjectListQuery)
+    (after_id,) = cursor_ids(query.after, 1)
+    doc = await db.run(pool(request), lambda conn: projects.page(
+        conn, after_id=after_id, limit=query.limit, is_active=query.is_active))
+    return JSONText(doc)
+
+
+async def get_project(request: Request) -> Response:
+    project = request.path_params["project"]
+    doc = await db.run(pool(request), lambda conn: projects.get(conn, project=project))
+    if doc is None:
+        raise project_not_found(project)
+    return JSONText(doc)
+
+
+async def patch_project(request: Request) -> Response:
+    project = request.path_params["project"]
+    patch = (await read_body(request, ProjectPatch)).model_dump(mode="json", exclude_unset=True)
+    doc = await db.run(pool(request), lambda conn: projects.update(conn, project=project, patch=patch))
+    if doc is None:
+        raise project_not_found(project)
+    return JSONText(doc)
+
+
+async def delete_project(request: Request) -> Response:
+    project = request.path_params["project"]
+    if not await db.run(pool(request), lambda conn: projects.delete(conn, project=project)):
+        raise project_not_found(project)
+    return Response(status_code=204)
+
+
+async def export_project(request: Request) -> Response:
+    project = request.path_params["project"]
+    doc = await db.run(pool(request), lambda conn: projects.export(conn, project=project))
+    if doc is None:
+        raise project_not_found(project)
+    return JSONText(doc)
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/projects", create_project, "Create a project", body=ProjectCreate,
+             responses={201: ("the project", Project), 409: ("the key is taken", None)}),
+    Endpoint("GET", "/projects", list_projects, "List projects", query=ProjectListQuery,
+             responses={200: ("a page of projects", [Project])}),
+    Endpoint("GET", "/projects/{project}", get_project, "Read a project",
+             responses={200: ("the project", Project), 404: ("no such project", None)}),
+    Endpoint("PATCH", "/projects/{project}", patch_project, "Change a project", body=ProjectPatch,
+             responses={200: ("the project", Project), 404: ("no such project", None)}),
+    Endpoint("DELETE", "/projects/{project}", delete_project, "Delete a project and all its work",
+             responses={204: ("deleted", None), 404: ("no such project", None)}),
+    Endpoint("GET", "/projects/{project}/export", export_project, "The whole project as one document",
+             responses={200: ("the project, epics, features, tasks, dependencies and history", "export"),
+                        404: ("no such project", None)}),
+]

@@ -1,0 +1,74 @@
+-- name: task_next :one
+-- The ready task an agent would get next: pending, every dependency completed,
+-- highest priority first, oldest first (idx_tasks_ready_queue). Changes nothing.
+SELECT task_json(t)::text
+  FROM tasks t
+ WHERE t.project_id = (SELECT id FROM projects WHERE lower(key) = lower(%(project)s))
+   AND t.status = 'pending'
+   AND NOT EXISTS (
+        SELECT 1
+          FROM task_dependencies d
+          JOIN tasks blocker ON blocker.project_id = d.project_id AND blocker.id = d.depends_on_id
+         WHERE d.project_id = t.project_id AND d.task_id = t.id AND blocker.status <> 'completed')
+ ORDER BY t.priority DESC, t.created_at, t.id
+ LIMIT 1;
+
+-- name: task_claim_next :one
+-- Hand the best ready task of a project to an agent, with a lease, in one
+-- statement. Concurrent claimers skip rows another claimer has locked, so no
+-- task goes out twice and no claimer waits. Each claim counts as an attempt;
+-- the history row names the agent.
+WITH who AS (
+    SELECT set_config('worktrack.actor', %(agent)s, true) AS actor,
+           set_config('worktrack.note', 'claimed', true) AS note
+), picked AS (
+    SELECT t.project_id, t.id
+      FROM tasks t
+     WHERE t.project_id = (SELECT id FROM projects WHERE lower(key) = lower(%(project)s))
+       AND t.status = 'pending'
+       AND NOT EXISTS (
+            SELECT 1
+              FROM task_dependencies d
+              JOIN tasks blocker ON blocker.project_id = d.project_id AND blocker.id = d.depends_on_id
+             WHERE d.project_id = t.project_id AND d.task_id = t.id AND blocker.status <> 'completed')
+     ORDER BY t.priority DESC, t.created_at, t.id
+     LIMIT 1
+       FOR UPDATE OF t SKIP LOCKED
+)
+UPDATE tasks t
+   SET status = 'in_progress',
+       claimed_by = %(agent)s,
+       claimed_at = now(),
+       lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+       attempts = t.attempts + 1
+  FROM picked, who
+ WHERE t.project_id = picked.project_id AND t.id = picked.id
+RETURNING task_json(t)::text;
+
+-- name: task_heartbeat :one
+-- Extend the lease of the agent that holds the task; no row when it does not hold it.
+UPDATE tasks t
+   SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
+  FROM projects p
+ WHERE p.id = t.project_id AND lower(p.key) = lower(%(project)s) AND t.key = %(key)s
+   AND t.status = 'in_progress' AND t.claimed_by = %(agent)s
+RETURNING task_json(t)::text;
+
+-- name: task_reclaim_expired :one
+-- Return tasks whose lease ran out to pending, each with a history row, so they
+-- can be claimed again (idx_tasks_lease_expires_at finds them). Locked rows are
+-- skipped: an agent may be completing that task right now.
+WITH who AS (
+    SELECT set_config('worktrack.actor', 'lease-expiry', true) AS actor,
+           set_config('worktrack.note', 'lease expired', true) AS note
+), expired AS (
+    SELECT project_id, id
+      FROM tasks
+     WHERE lease_expires_at < now() AND status = 'in_progress'
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE tasks t
+   SET status = 'pending'
+  FROM expired, who
+ WHERE t.project_id = expired.project_id AND t.id = expired.id
+RETURNING t.id;
