@@ -60,8 +60,10 @@ async def read_body_list(request: Request, model: type[M], *, max_items: int) ->
             raise BadRequest("the request body is not valid JSON") from None
         raise Unprocessable("the request body is invalid", errors=_field_errors(exc, "body")) from None
     if not 1 <= len(items) <= max_items:
-        raise Unprocessable(f"send between 1 and {max_items} items", errors=[
-            {"field": "body", "message": f"{len(items)} items"}])
+        raise Unprocessable(
+            f"send between 1 and {max_items} items",
+            errors=[{"field": "body", "message": f"{len(items)} items"}],
+        )
     return items
 
 

@@ -24,16 +24,18 @@ RETRIES = 3  # attempts at an operation that lost a serialization race or a dead
 
 def create_pool(url: str, settings: PoolSettings) -> Pool:
     """An unopened pool; the app's lifespan opens and closes it."""
-    options = " ".join([
-        # A runaway statement is cancelled instead of holding its connection.
-        f"-c statement_timeout={settings.statement_timeout_ms}",
-        # The filter queries turn each NULL parameter into "no filter"; a plan made
-        # for the actual values folds those branches away and picks the right index.
-        "-c plan_cache_mode=force_custom_plan",
-        "-c TimeZone=UTC",
-        # The actor task history records for API writes that name nobody.
-        "-c worktrack.actor=api",
-    ])
+    options = " ".join(
+        [
+            # A runaway statement is cancelled instead of holding its connection.
+            f"-c statement_timeout={settings.statement_timeout_ms}",
+            # The filter queries turn each NULL parameter into "no filter"; a plan made
+            # for the actual values folds those branches away and picks the right index.
+            "-c plan_cache_mode=force_custom_plan",
+            "-c TimeZone=UTC",
+            # The actor task history records for API writes that name nobody.
+            "-c worktrack.actor=api",
+        ]
+    )
     return AsyncConnectionPool(
         url,
         min_size=settings.min_size,
@@ -82,7 +84,9 @@ async def fetch_text(conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **p
     return None if value is None else str(value)
 
 
-async def fetch_row(conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any) -> tuple[Any, ...] | None:
+async def fetch_row(
+    conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any
+) -> tuple[Any, ...] | None:
     cursor = await conn.execute(query, params)
     return await cursor.fetchone()
 

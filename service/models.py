@@ -70,7 +70,7 @@ class EpicPatch(Patch):
 
 
 class FeatureCreate(EpicCreate):
-    key: FeatureKey  # type: ignore[assignment]
+    key: FeatureKey
     epic: EpicKey
 
 
@@ -151,7 +151,8 @@ class FeatureListQuery(PageQuery):
 
 class TaskListQuery(PageQuery):
     status: Annotated[str, StringConstraints(max_length=200)] | None = Field(
-        None, description="comma-separated statuses, e.g. pending,blocked")
+        None, description="comma-separated statuses, e.g. pending,blocked"
+    )
     agent_type: ShortText | None = None
     priority_min: Priority = 1
     priority_max: Priority = 10
@@ -161,7 +162,8 @@ class TaskListQuery(PageQuery):
     assignee: RowId | None = None
     input: Artifact | None = Field(None, description="an artifact id the task takes as input")
     q: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
-        None, description="text in the title or description")
+        None, description="text in the title or description"
+    )
 
 
 class AllTasksListQuery(TaskListQuery):

@@ -19,10 +19,17 @@ _COMMON_ERRORS = {
     "503": "the database is unavailable or timed out (see Retry-After)",
 }
 _FREE_OBJECTS: dict[str, dict[str, Any]] = {
-    "export": {"type": "object", "required": ["project", "epics", "features", "tasks", "dependencies", "history"]},
+    "export": {
+        "type": "object",
+        "required": ["project", "epics", "features", "tasks", "dependencies", "history"],
+    },
     "dependency": {
         "type": "object",
-        "properties": {"task": {"type": "string"}, "depends_on": {"type": "string"}, "created": {"type": "boolean"}},
+        "properties": {
+            "task": {"type": "string"},
+            "depends_on": {"type": "string"},
+            "created": {"type": "boolean"},
+        },
         "required": ["task", "depends_on", "created"],
     },
 }
@@ -67,8 +74,15 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
         required = set(schema.get("required", []))
         for name, prop in schema["properties"].items():
             prop = {k: v for k, v in prop.items() if k not in ("title", "description")}
-            parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
-                               "description": schema["properties"][name].get("description", "")})
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name in required,
+                    "schema": prop,
+                    "description": schema["properties"][name].get("description", ""),
+                }
+            )
     operation: dict[str, Any] = {
         "operationId": endpoint.handler.__name__,
         "summary": endpoint.summary,
@@ -76,20 +90,20 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
         "responses": {},
     }
     if endpoint.body is not None:
-        schema = components.ref(endpoint.body)
+        body: dict[str, Any] = components.ref(endpoint.body)
         if endpoint.body_is_list:
-            schema = {"type": "array", "items": schema, "minItems": 1}
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+            body = {"type": "array", "items": body, "minItems": 1}
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     for status, (description, shape) in sorted(endpoint.responses.items()):
         response: dict[str, Any] = {"description": description}
-        schema = _response_schema(components, shape)
-        if schema is not None:
-            response["content"] = {"application/json": {"schema": schema}}
+        content = _response_schema(components, shape)
+        if content is not None:
+            response["content"] = {"application/json": {"schema": content}}
         elif status >= 400:
             response["content"] = _PROBLEM
         operation["responses"][str(status)] = response
-    for status, description in _COMMON_ERRORS.items():
-        operation["responses"].setdefault(status, {"description": description, "content": _PROBLEM})
+    for code, description in _COMMON_ERRORS.items():
+        operation["responses"].setdefault(code, {"description": description, "content": _PROBLEM})
     return operation
 
 
@@ -97,20 +111,33 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
     components = _Components()
     components.ref(Problem)
     paths: dict[str, dict[str, Any]] = {
-        "/healthz": {"get": {"operationId": "healthz", "summary": "The process is up",
-                             "responses": {"200": {"description": "up"}}}},
-        "/readyz": {"get": {"operationId": "readyz",
-                            "summary": "The database answers and holds exactly this build's migrations",
-                            "responses": {"200": {"description": "ready"},
-                                          "503": {"description": "not ready, with the reason",
-                                                  "content": _PROBLEM}}}},
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "The process is up",
+                "responses": {"200": {"description": "up"}},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "summary": "The database answers and holds exactly this build's migrations",
+                "responses": {
+                    "200": {"description": "ready"},
+                    "503": {"description": "not ready, with the reason", "content": _PROBLEM},
+                },
+            }
+        },
     }
     for endpoint in endpoints:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(components, endpoint)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "worktrack", "version": "0.1.0",
-                 "description": "Work tracking on PostgreSQL: projects, epics, features, tasks, the agent queue."},
+        "info": {
+            "title": "worktrack",
+            "version": "0.1.0",
+            "description": "Work tracking on PostgreSQL: projects, epics, features, tasks, the agent queue.",
+        },
         "paths": paths,
         "components": {"schemas": components.schemas},
     }

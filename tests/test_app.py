@@ -10,6 +10,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from service.app import create_app
+from service.migrations import known_migration_ids
 from tests.conftest import TEST_POOL
 
 PROBLEM = "application/problem+json"
@@ -36,7 +37,7 @@ def test_readyz_names_pending_migrations(empty_db_url: str) -> None:
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["retry-after"]
     detail = response.json()["detail"]
-    assert "9 migration(s) pending" in detail
+    assert f"{len(known_migration_ids())} migration(s) pending" in detail
     assert "0001_updated_at_function" in detail
 
 

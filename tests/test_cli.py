@@ -122,5 +122,5 @@ def test_serve_migrates_then_answers_and_stops_cleanly(empty_db_url: str) -> Non
         server.terminate()
         output, _ = server.communicate(timeout=15)
     assert server.returncode == 0, output
-    assert "applied 9 migration(s)" in output
+    assert f"applied {len(migrations.known_migration_ids())} migration(s)" in output
     assert "GET /readyz 200" in output

@@ -22,4 +22,3 @@ async def add(conn: Conn, *, project: str, key: str, other: str) -> bool | None:
 
 async def remove(conn: Conn, *, project: str, key: str, other: str) -> bool:
     return await fetch_value(conn, _REMOVE, project=project, key=key, other=other) is not None
-

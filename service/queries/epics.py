@@ -16,11 +16,19 @@ _INSERT, _GET, _LIST = _Q["epic_insert"], _Q["epic_get"], _Q["epic_list"]
 _UPDATE, _DELETE = _Q["epic_update"], _Q["epic_delete"]
 
 
-async def insert(conn: Conn, *, project: str, key: str, title: str, description: str | None,
-                 metadata: dict[str, Any]) -> str | None:
+async def insert(
+    conn: Conn, *, project: str, key: str, title: str, description: str | None, metadata: dict[str, Any]
+) -> str | None:
     """The new epic, or None when the project does not exist."""
-    return await fetch_text(conn, _INSERT, project=project, key=key, title=title,
-                             description=description, metadata=Jsonb(metadata))
+    return await fetch_text(
+        conn,
+        _INSERT,
+        project=project,
+        key=key,
+        title=title,
+        description=description,
+        metadata=Jsonb(metadata),
+    )
 
 
 async def get(conn: Conn, *, project: str, key: str) -> str | None:

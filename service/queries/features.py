@@ -16,11 +16,27 @@ _INSERT, _GET, _LIST = _Q["feature_insert"], _Q["feature_get"], _Q["feature_list
 _UPDATE, _DELETE = _Q["feature_update"], _Q["feature_delete"]
 
 
-async def insert(conn: Conn, *, project: str, epic: str, key: str, title: str, description: str | None,
-                 metadata: dict[str, Any]) -> str | None:
+async def insert(
+    conn: Conn,
+    *,
+    project: str,
+    epic: str,
+    key: str,
+    title: str,
+    description: str | None,
+    metadata: dict[str, Any],
+) -> str | None:
     """The new feature, or None when the project or the epic does not exist."""
-    return await fetch_text(conn, _INSERT, project=project, epic=epic, key=key,
-                             title=title, description=description, metadata=Jsonb(metadata))
+    return await fetch_text(
+        conn,
+        _INSERT,
+        project=project,
+        epic=epic,
+        key=key,
+        title=title,
+        description=description,
+        metadata=Jsonb(metadata),
+    )
 
 
 async def get(conn: Conn, *, project: str, key: str) -> str | None:
@@ -29,8 +45,7 @@ async def get(conn: Conn, *, project: str, key: str) -> str | None:
 
 async def page(conn: Conn, *, project: str, epic: str | None, after_id: int, limit: int) -> str | None:
     """A page of features, or None when the project does not exist."""
-    return await fetch_text(conn, _LIST, project=project, epic=epic,
-                             after_id=after_id, limit=limit)
+    return await fetch_text(conn, _LIST, project=project, epic=epic, after_id=after_id, limit=limit)
 
 
 async def update(conn: Conn, *, project: str, key: str, patch: dict[str, Any]) -> str | None:

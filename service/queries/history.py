@@ -20,9 +20,16 @@ async def of_task(conn: Conn, *, project: str, key: str) -> str | None:
     return await fetch_text(conn, _TASK, project=project, key=key)
 
 
-async def of_project(conn: Conn, *, project: str, since: datetime | None,
-                     before: tuple[datetime, int] | None, limit: int) -> str | None:
+async def of_project(
+    conn: Conn, *, project: str, since: datetime | None, before: tuple[datetime, int] | None, limit: int
+) -> str | None:
     """A page of the project's changes, newest first; None when the project does not exist."""
-    return await fetch_text(conn, _PROJECT, project=project, since=since,
-                            before_changed_at=before[0] if before else None,
-                            before_id=before[1] if before else None, limit=limit)
+    return await fetch_text(
+        conn,
+        _PROJECT,
+        project=project,
+        since=since,
+        before_changed_at=before[0] if before else None,
+        before_id=before[1] if before else None,
+        limit=limit,
+    )

@@ -13,13 +13,28 @@ from service.db import fetch_text, fetch_value
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("projects")
 _INSERT, _GET, _EXISTS = _Q["project_insert"], _Q["project_get"], _Q["project_exists"]
-_LIST, _UPDATE, _DELETE, _EXPORT = _Q["project_list"], _Q["project_update"], _Q["project_delete"], _Q["project_export"]
+_LIST, _UPDATE, _DELETE, _EXPORT = (
+    _Q["project_list"],
+    _Q["project_update"],
+    _Q["project_delete"],
+    _Q["project_export"],
+)
 
 
-async def insert(conn: Conn, *, key: str, name: str, description: str | None, is_active: bool,
-                 metadata: dict[str, Any]) -> str:
-    return str(await fetch_value(conn, _INSERT, key=key, name=name, description=description,
-                                 is_active=is_active, metadata=Jsonb(metadata)))
+async def insert(
+    conn: Conn, *, key: str, name: str, description: str | None, is_active: bool, metadata: dict[str, Any]
+) -> str:
+    return str(
+        await fetch_value(
+            conn,
+            _INSERT,
+            key=key,
+            name=name,
+            description=description,
+            is_active=is_active,
+            metadata=Jsonb(metadata),
+        )
+    )
 
 
 async def get(conn: Conn, *, project: str) -> str | None:

@@ -24,8 +24,9 @@ async def claim_next(conn: Conn, *, project: str, agent: str, lease_seconds: int
 
 
 async def heartbeat(conn: Conn, *, project: str, key: str, agent: str, lease_seconds: int) -> str | None:
-    return await fetch_text(conn, _HEARTBEAT, project=project, key=key, agent=agent,
-                            lease_seconds=lease_seconds)
+    return await fetch_text(
+        conn, _HEARTBEAT, project=project, key=key, agent=agent, lease_seconds=lease_seconds
+    )
 
 
 async def reclaim_expired(conn: Conn) -> int:

@@ -48,10 +48,12 @@ async def update(conn: Conn, *, project: str, key: str, patch: dict[str, Any]) -
     return await fetch_text(conn, _UPDATE, project=project, key=key, patch=Jsonb(patch))
 
 
-async def set_status(conn: Conn, *, project: str, key: str, status: str, note: str | None,
-                     actor: str) -> str | None:
-    return await fetch_text(conn, _SET_STATUS, project=project, key=key, status=status,
-                            note=note, actor=actor)
+async def set_status(
+    conn: Conn, *, project: str, key: str, status: str, note: str | None, actor: str
+) -> str | None:
+    return await fetch_text(
+        conn, _SET_STATUS, project=project, key=key, status=status, note=note, actor=actor
+    )
 
 
 async def delete(conn: Conn, *, project: str, key: str) -> bool:

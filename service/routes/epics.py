@@ -43,8 +43,9 @@ async def list_epics(request: Request) -> Response:
     project = request.path_params["project"]
     query = read_query(request, PageQuery)
     (after_id,) = cursor_ids(query.after, 1)
-    doc = await db.run(pool(request), lambda conn: epics.page(
-        conn, project=project, after_id=after_id, limit=query.limit))
+    doc = await db.run(
+        pool(request), lambda conn: epics.page(conn, project=project, after_id=after_id, limit=query.limit)
+    )
     if doc is None:
         raise project_not_found(project)
     return JSONText(doc)
@@ -77,7 +78,9 @@ async def delete_epic(request: Request) -> Response:
 async def create_feature(request: Request) -> Response:
     project = request.path_params["project"]
     body = await read_body(request, FeatureCreate)
-    doc = await db.run(pool(request), lambda conn: features.insert(conn, project=project, **body.model_dump()))
+    doc = await db.run(
+        pool(request), lambda conn: features.insert(conn, project=project, **body.model_dump())
+    )
     if doc is None:
         raise await _missing(request, project, f"epic {body.epic!r}")
     return JSONText(doc, status_code=201, headers={"Location": f"/projects/{project}/features/{body.key}"})
@@ -87,8 +90,12 @@ async def list_features(request: Request) -> Response:
     project = request.path_params["project"]
     query = read_query(request, FeatureListQuery)
     (after_id,) = cursor_ids(query.after, 1)
-    doc = await db.run(pool(request), lambda conn: features.page(
-        conn, project=project, epic=query.epic, after_id=after_id, limit=query.limit))
+    doc = await db.run(
+        pool(request),
+        lambda conn: features.page(
+            conn, project=project, epic=query.epic, after_id=after_id, limit=query.limit
+        ),
+    )
     if doc is None:
         raise project_not_found(project)
     return JSONText(doc)
@@ -105,7 +112,9 @@ async def get_feature(request: Request) -> Response:
 async def patch_feature(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     patch = (await read_body(request, FeaturePatch)).model_dump(mode="json", exclude_unset=True)
-    doc = await db.run(pool(request), lambda conn: features.update(conn, project=project, key=key, patch=patch))
+    doc = await db.run(
+        pool(request), lambda conn: features.update(conn, project=project, key=key, patch=patch)
+    )
     if doc is None:
         raise await _missing(request, project, f"feature {key!r}")
     return JSONText(doc)
@@ -122,28 +131,84 @@ _NO_PROJECT = ("no such project", None)
 _NO_ROW = ("no such project or row", None)
 
 ENDPOINTS = [
-    Endpoint("POST", "/projects/{project}/epics", create_epic, "Create an epic", body=EpicCreate,
-             responses={201: ("the epic", Epic), 404: _NO_PROJECT, 409: ("the key is taken", None)}),
-    Endpoint("GET", "/projects/{project}/epics", list_epics, "List a project's epics with progress",
-             query=PageQuery, responses={200: ("a page of epics", [Epic]), 404: _NO_PROJECT}),
-    Endpoint("GET", "/projects/{project}/epics/{key}", get_epic, "Read an epic with its progress",
-             responses={200: ("the epic", Epic), 404: _NO_ROW}),
-    Endpoint("PATCH", "/projects/{project}/epics/{key}", patch_epic, "Change an epic", body=EpicPatch,
-             responses={200: ("the epic", Epic), 404: _NO_ROW}),
-    Endpoint("DELETE", "/projects/{project}/epics/{key}", delete_epic,
-             "Delete an epic with its features, tasks, history and dependencies",
-             responses={204: ("deleted", None), 404: _NO_ROW}),
-    Endpoint("POST", "/projects/{project}/features", create_feature, "Create a feature under an epic",
-             body=FeatureCreate,
-             responses={201: ("the feature", Feature), 404: ("no such project or epic", None),
-                        409: ("the key is taken", None)}),
-    Endpoint("GET", "/projects/{project}/features", list_features, "List a project's features with progress",
-             query=FeatureListQuery, responses={200: ("a page of features", [Feature]), 404: _NO_PROJECT}),
-    Endpoint("GET", "/projects/{project}/features/{key}", get_feature, "Read a feature with its progress",
-             responses={200: ("the feature", Feature), 404: _NO_ROW}),
-    Endpoint("PATCH", "/projects/{project}/features/{key}", patch_feature, "Change a feature",
-             body=FeaturePatch, responses={200: ("the feature", Feature), 404: _NO_ROW}),
-    Endpoint("DELETE", "/projects/{project}/features/{key}", delete_feature,
-             "Delete a feature with its tasks, history and dependencies",
-             responses={204: ("deleted", None), 404: _NO_ROW}),
+    Endpoint(
+        "POST",
+        "/projects/{project}/epics",
+        create_epic,
+        "Create an epic",
+        body=EpicCreate,
+        responses={201: ("the epic", Epic), 404: _NO_PROJECT, 409: ("the key is taken", None)},
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/epics",
+        list_epics,
+        "List a project's epics with progress",
+        query=PageQuery,
+        responses={200: ("a page of epics", [Epic]), 404: _NO_PROJECT},
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/epics/{key}",
+        get_epic,
+        "Read an epic with its progress",
+        responses={200: ("the epic", Epic), 404: _NO_ROW},
+    ),
+    Endpoint(
+        "PATCH",
+        "/projects/{project}/epics/{key}",
+        patch_epic,
+        "Change an epic",
+        body=EpicPatch,
+        responses={200: ("the epic", Epic), 404: _NO_ROW},
+    ),
+    Endpoint(
+        "DELETE",
+        "/projects/{project}/epics/{key}",
+        delete_epic,
+        "Delete an epic with its features, tasks, history and dependencies",
+        responses={204: ("deleted", None), 404: _NO_ROW},
+    ),
+    Endpoint(
+        "POST",
+        "/projects/{project}/features",
+        create_feature,
+        "Create a feature under an epic",
+        body=FeatureCreate,
+        responses={
+            201: ("the feature", Feature),
+            404: ("no such project or epic", None),
+            409: ("the key is taken", None),
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/features",
+        list_features,
+        "List a project's features with progress",
+        query=FeatureListQuery,
+        responses={200: ("a page of features", [Feature]), 404: _NO_PROJECT},
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/features/{key}",
+        get_feature,
+        "Read a feature with its progress",
+        responses={200: ("the feature", Feature), 404: _NO_ROW},
+    ),
+    Endpoint(
+        "PATCH",
+        "/projects/{project}/features/{key}",
+        patch_feature,
+        "Change a feature",
+        body=FeaturePatch,
+        responses={200: ("the feature", Feature), 404: _NO_ROW},
+    ),
+    Endpoint(
+        "DELETE",
+        "/projects/{project}/features/{key}",
+        delete_feature,
+        "Delete a feature with its tasks, history and dependencies",
+        responses={204: ("deleted", None), 404: _NO_ROW},
+    ),
 ]

@@ -26,8 +26,10 @@ async def create_project(request: Request) -> Response:
 async def list_projects(request: Request) -> Response:
     query = read_query(request, ProjectListQuery)
     (after_id,) = cursor_ids(query.after, 1)
-    doc = await db.run(pool(request), lambda conn: projects.page(
-        conn, after_id=after_id, limit=query.limit, is_active=query.is_active))
+    doc = await db.run(
+        pool(request),
+        lambda conn: projects.page(conn, after_id=after_id, limit=query.limit, is_active=query.is_active),
+    )
     return JSONText(doc)
 
 
@@ -64,17 +66,52 @@ async def export_project(request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("POST", "/projects", create_project, "Create a project", body=ProjectCreate,
-             responses={201: ("the project", Project), 409: ("the key is taken", None)}),
-    Endpoint("GET", "/projects", list_projects, "List projects", query=ProjectListQuery,
-             responses={200: ("a page of projects", [Project])}),
-    Endpoint("GET", "/projects/{project}", get_project, "Read a project",
-             responses={200: ("the project", Project), 404: ("no such project", None)}),
-    Endpoint("PATCH", "/projects/{project}", patch_project, "Change a project", body=ProjectPatch,
-             responses={200: ("the project", Project), 404: ("no such project", None)}),
-    Endpoint("DELETE", "/projects/{project}", delete_project, "Delete a project and all its work",
-             responses={204: ("deleted", None), 404: ("no such project", None)}),
-    Endpoint("GET", "/projects/{project}/export", export_project, "The whole project as one document",
-             responses={200: ("the project, epics, features, tasks, dependencies and history", "export"),
-                        404: ("no such project", None)}),
+    Endpoint(
+        "POST",
+        "/projects",
+        create_project,
+        "Create a project",
+        body=ProjectCreate,
+        responses={201: ("the project", Project), 409: ("the key is taken", None)},
+    ),
+    Endpoint(
+        "GET",
+        "/projects",
+        list_projects,
+        "List projects",
+        query=ProjectListQuery,
+        responses={200: ("a page of projects", [Project])},
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}",
+        get_project,
+        "Read a project",
+        responses={200: ("the project", Project), 404: ("no such project", None)},
+    ),
+    Endpoint(
+        "PATCH",
+        "/projects/{project}",
+        patch_project,
+        "Change a project",
+        body=ProjectPatch,
+        responses={200: ("the project", Project), 404: ("no such project", None)},
+    ),
+    Endpoint(
+        "DELETE",
+        "/projects/{project}",
+        delete_project,
+        "Delete a project and all its work",
+        responses={204: ("deleted", None), 404: ("no such project", None)},
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/export",
+        export_project,
+        "The whole project as one document",
+        responses={
+            200: ("the project, epics, features, tasks, dependencies and history", "export"),
+            404: ("no such project", None),
+        },
+    ),
 ]

@@ -34,8 +34,9 @@ async def claim_task(request: Request) -> Response:
     async def reclaim_then_claim(conn: queue.Conn) -> str | None:
         # Expired leases go back to pending first, so their tasks can be handed out now.
         await queue.reclaim_expired(conn)
-        return await queue.claim_next(conn, project=body.project, agent=body.agent,
-                                      lease_seconds=body.lease_seconds)
+        return await queue.claim_next(
+            conn, project=body.project, agent=body.agent, lease_seconds=body.lease_seconds
+        )
 
     doc = await db.run(pool(request), reclaim_then_claim)
     return JSONText(doc) if doc is not None else await _no_task(request, body.project)
@@ -44,8 +45,12 @@ async def claim_task(request: Request) -> Response:
 async def heartbeat(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     body = await read_body(request, Heartbeat)
-    doc = await db.run(pool(request), lambda conn: queue.heartbeat(
-        conn, project=project, key=key, agent=body.agent, lease_seconds=body.lease_seconds))
+    doc = await db.run(
+        pool(request),
+        lambda conn: queue.heartbeat(
+            conn, project=project, key=key, agent=body.agent, lease_seconds=body.lease_seconds
+        ),
+    )
     if doc is None:
         if not await db.run(pool(request), lambda conn: tasks.exists(conn, project=project, key=key)):
             raise await missing_task(request, project, key)
@@ -54,14 +59,36 @@ async def heartbeat(request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/tasks/next", next_task, "The next ready task of a project (changes nothing)",
-             query=NextQuery, responses={200: ("the task", Task), 204: ("no task is ready", None),
-                                         404: ("no such project", None)}),
-    Endpoint("POST", "/tasks/claim", claim_task, "Claim the next ready task of a project with a lease",
-             body=ClaimRequest, responses={200: ("the claimed task", Task), 204: ("no task is ready", None),
-                                           404: ("no such project", None)}),
-    Endpoint("POST", "/projects/{project}/tasks/{key}/heartbeat", heartbeat,
-             "Extend the lease of the agent that holds the task", body=Heartbeat,
-             responses={200: ("the task", Task), 404: ("no such project or task", None),
-                        409: ("the agent does not hold the task", None)}),
+    Endpoint(
+        "GET",
+        "/tasks/next",
+        next_task,
+        "The next ready task of a project (changes nothing)",
+        query=NextQuery,
+        responses={200: ("the task", Task), 204: ("no task is ready", None), 404: ("no such project", None)},
+    ),
+    Endpoint(
+        "POST",
+        "/tasks/claim",
+        claim_task,
+        "Claim the next ready task of a project with a lease",
+        body=ClaimRequest,
+        responses={
+            200: ("the claimed task", Task),
+            204: ("no task is ready", None),
+            404: ("no such project", None),
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/projects/{project}/tasks/{key}/heartbeat",
+        heartbeat,
+        "Extend the lease of the agent that holds the task",
+        body=Heartbeat,
+        responses={
+            200: ("the task", Task),
+            404: ("no such project or task", None),
+            409: ("the agent does not hold the task", None),
+        },
+    ),
 ]

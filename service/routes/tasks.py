@@ -40,16 +40,20 @@ async def missing_task(request: Request, project: str, key: str) -> NotFound:
 async def _insert(request: Request, project: str, items: list[TaskCreate]) -> tuple[int, str]:
     rows = [item.model_dump(mode="json") for item in items]
     try:
-        count, docs = await db.run(pool(request), lambda conn: tasks.insert_many(conn, project=project, tasks=rows))
+        count, docs = await db.run(
+            pool(request), lambda conn: tasks.insert_many(conn, project=project, tasks=rows)
+        )
     except NotFound as exc:
         wanted = sorted({row["feature"] for row in rows if row["feature"]})
         if not wanted or not exc.errors or exc.errors[0]["field"] != "body.feature":
             raise
-        missing = await db.run(pool(request), lambda conn: tasks.missing_features(
-            conn, project=project, features=wanted))
-        raise NotFound(f"these features do not exist in project {project!r}: {', '.join(missing)}",
-                       errors=[{"field": "body.feature", "message": f"no feature {key!r}"} for key in missing]
-                       ) from None
+        missing = await db.run(
+            pool(request), lambda conn: tasks.missing_features(conn, project=project, features=wanted)
+        )
+        raise NotFound(
+            f"these features do not exist in project {project!r}: {', '.join(missing)}",
+            errors=[{"field": "body.feature", "message": f"no feature {key!r}"} for key in missing],
+        ) from None
     if count == 0:
         raise project_not_found(project)
     return count, docs
@@ -59,8 +63,11 @@ async def create_task(request: Request) -> Response:
     project = request.path_params["project"]
     body = await read_body(request, TaskCreate)
     _, docs = await _insert(request, project, [body])
-    return JSONText(docs[1:-1], status_code=201,  # the one document of the array
-                    headers={"Location": f"/projects/{project}/tasks/{body.key}"})
+    return JSONText(
+        docs[1:-1],
+        status_code=201,  # the one document of the array
+        headers={"Location": f"/projects/{project}/tasks/{body.key}"},
+    )
 
 
 async def create_tasks(request: Request) -> Response:
@@ -69,8 +76,10 @@ async def create_tasks(request: Request) -> Response:
     seen: set[str] = set()
     twice = sorted({item.key for item in items if item.key in seen or seen.add(item.key)})  # type: ignore[func-returns-value]
     if twice:
-        raise Unprocessable("a task key appears more than once in the batch",
-                            errors=[{"field": "body.key", "message": f"{key!r} repeated"} for key in twice])
+        raise Unprocessable(
+            "a task key appears more than once in the batch",
+            errors=[{"field": "body.key", "message": f"{key!r} repeated"} for key in twice],
+        )
     _, docs = await _insert(request, project, items)
     return JSONText(f'{{"items":{docs},"next":null}}', status_code=201)
 
@@ -81,22 +90,37 @@ def _list_filters(query: TaskListQuery, project: str | None) -> dict[str, Any]:
         statuses = [status.strip() for status in query.status.split(",")]
         unknown = [status for status in statuses if status not in STATUSES]
         if unknown:
-            raise Unprocessable("unknown status in the filter", errors=[
-                {"field": "query.status", "message": f"{status!r} is not one of {', '.join(STATUSES)}"}
-                for status in unknown])
+            raise Unprocessable(
+                "unknown status in the filter",
+                errors=[
+                    {"field": "query.status", "message": f"{status!r} is not one of {', '.join(STATUSES)}"}
+                    for status in unknown
+                ],
+            )
     if query.priority_min > query.priority_max:
-        raise Unprocessable("priority_min is above priority_max",
-                            errors=[{"field": "query.priority_min", "message": "above priority_max"}])
+        raise Unprocessable(
+            "priority_min is above priority_max",
+            errors=[{"field": "query.priority_min", "message": "above priority_max"}],
+        )
     after_project_id, after_id = cursor_ids(query.after, 2)
     text = None
     if query.q is not None:  # a substring, with LIKE's wildcards taken literally
         text = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return {
-        "project": project, "statuses": statuses, "agent_type": query.agent_type,
-        "priority_min": query.priority_min, "priority_max": query.priority_max,
-        "feature": query.feature, "epic": query.epic, "sprint": query.sprint, "assignee": query.assignee,
-        "input": None if query.input is None else Jsonb([query.input]), "text": text,
-        "after_project_id": after_project_id, "after_id": after_id, "limit": query.limit,
+        "project": project,
+        "statuses": statuses,
+        "agent_type": query.agent_type,
+        "priority_min": query.priority_min,
+        "priority_max": query.priority_max,
+        "feature": query.feature,
+        "epic": query.epic,
+        "sprint": query.sprint,
+        "assignee": query.assignee,
+        "input": None if query.input is None else Jsonb([query.input]),
+        "text": text,
+        "after_project_id": after_project_id,
+        "after_id": after_id,
+        "limit": query.limit,
     }
 
 
@@ -148,8 +172,12 @@ async def delete_task(request: Request) -> Response:
 async def change_status(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     body = await read_body(request, StatusChange)
-    doc = await db.run(pool(request), lambda conn: tasks.set_status(
-        conn, project=project, key=key, status=body.status, note=body.note, actor=body.actor or "api"))
+    doc = await db.run(
+        pool(request),
+        lambda conn: tasks.set_status(
+            conn, project=project, key=key, status=body.status, note=body.note, actor=body.actor or "api"
+        ),
+    )
     if doc is None:
         raise await missing_task(request, project, key)
     return JSONText(doc)
@@ -172,10 +200,16 @@ async def project_history(request: Request) -> Response:
         try:
             before = (datetime.fromisoformat(values[0]), int(values[1]))
         except ValueError:
-            raise Unprocessable("the cursor is malformed", errors=[
-                {"field": "query.after", "message": "pass back the `next` value of a previous page"}]) from None
-    doc = await db.run(pool(request), lambda conn: history.of_project(
-        conn, project=project, since=query.since, before=before, limit=query.limit))
+            raise Unprocessable(
+                "the cursor is malformed",
+                errors=[{"field": "query.after", "message": "pass back the `next` value of a previous page"}],
+            ) from None
+    doc = await db.run(
+        pool(request),
+        lambda conn: history.of_project(
+            conn, project=project, since=query.since, before=before, limit=query.limit
+        ),
+    )
     if doc is None:
         raise project_not_found(project)
     return JSONText(doc)
@@ -183,19 +217,28 @@ async def project_history(request: Request) -> Response:
 
 async def add_dependency(request: Request) -> Response:
     project, key, other = (request.path_params[name] for name in ("project", "key", "other"))
-    created = await db.run(pool(request), lambda conn: dependencies.add(conn, project=project, key=key, other=other))
+    created = await db.run(
+        pool(request), lambda conn: dependencies.add(conn, project=project, key=key, other=other)
+    )
     if created is None:
         for missing in (key, other):
-            if not await db.run(pool(request), lambda conn, k=missing: tasks.exists(  # type: ignore[misc]
-                    conn, project=project, key=k)):
+            if not await db.run(
+                pool(request),
+                lambda conn, k=missing: tasks.exists(  # type: ignore[misc]
+                    conn, project=project, key=k
+                ),
+            ):
                 raise await missing_task(request, project, missing)
-    return JSONResponse({"task": key, "depends_on": other, "created": bool(created)},
-                        status_code=201 if created else 200)
+    return JSONResponse(
+        {"task": key, "depends_on": other, "created": bool(created)}, status_code=201 if created else 200
+    )
 
 
 async def remove_dependency(request: Request) -> Response:
     project, key, other = (request.path_params[name] for name in ("project", "key", "other"))
-    if not await db.run(pool(request), lambda conn: dependencies.remove(conn, project=project, key=key, other=other)):
+    if not await db.run(
+        pool(request), lambda conn: dependencies.remove(conn, project=project, key=key, other=other)
+    ):
         raise NotFound(f"task {key!r} does not depend on {other!r} in project {project!r}")
     return Response(status_code=204)
 
@@ -203,35 +246,109 @@ async def remove_dependency(request: Request) -> Response:
 _NO_TASK = ("no such project or task", None)
 
 ENDPOINTS = [
-    Endpoint("POST", "/projects/{project}/tasks", create_task, "Create a task", body=TaskCreate,
-             responses={201: ("the task", Task), 404: ("no such project or feature", None),
-                        409: ("the key is taken", None)}),
-    Endpoint("POST", "/projects/{project}/tasks/bulk", create_tasks,
-             "Create many tasks in one transaction: all or none", body=TaskCreate, body_is_list=True,
-             responses={201: ("the tasks", [Task]), 404: ("no such project or feature", None),
-                        409: ("a key is taken", None)}),
-    Endpoint("GET", "/projects/{project}/tasks", list_project_tasks, "List a project's tasks",
-             query=TaskListQuery, responses={200: ("a page of tasks", [Task]), 404: ("no such project", None)}),
-    Endpoint("GET", "/tasks", list_tasks, "List tasks across projects", query=AllTasksListQuery,
-             responses={200: ("a page of tasks", [Task]), 404: ("no such project", None)}),
-    Endpoint("GET", "/projects/{project}/tasks/{key}", get_task, "Read a task",
-             responses={200: ("the task", Task), 404: _NO_TASK}),
-    Endpoint("PATCH", "/projects/{project}/tasks/{key}", patch_task, "Change a task's fields",
-             body=TaskPatch, responses={200: ("the task", Task), 404: _NO_TASK}),
-    Endpoint("DELETE", "/projects/{project}/tasks/{key}", delete_task, "Delete a task",
-             responses={204: ("deleted", None), 404: _NO_TASK}),
-    Endpoint("POST", "/projects/{project}/tasks/{key}/status", change_status,
-             "Move a task to another status, with a history row", body=StatusChange,
-             responses={200: ("the task", Task), 404: _NO_TASK, 409: ("the transition is not allowed", None)}),
-    Endpoint("GET", "/projects/{project}/tasks/{key}/history", task_history, "A task's history, oldest first",
-             responses={200: ("the history", [HistoryItem]), 404: _NO_TASK}),
-    Endpoint("GET", "/projects/{project}/history", project_history,
-             "Recent changes across the project's tasks, newest first", query=HistoryQuery,
-             responses={200: ("a page of changes", [HistoryItem]), 404: ("no such project", None)}),
-    Endpoint("PUT", "/projects/{project}/tasks/{key}/dependencies/{other}", add_dependency,
-             "Make the task depend on another",
-             responses={201: ("added", "dependency"), 200: ("it was already there", "dependency"),
-                        404: _NO_TASK, 409: ("it would close a cycle", None)}),
-    Endpoint("DELETE", "/projects/{project}/tasks/{key}/dependencies/{other}", remove_dependency,
-             "Remove a dependency", responses={204: ("removed", None), 404: ("no such dependency", None)}),
+    Endpoint(
+        "POST",
+        "/projects/{project}/tasks",
+        create_task,
+        "Create a task",
+        body=TaskCreate,
+        responses={
+            201: ("the task", Task),
+            404: ("no such project or feature", None),
+            409: ("the key is taken", None),
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/projects/{project}/tasks/bulk",
+        create_tasks,
+        "Create many tasks in one transaction: all or none",
+        body=TaskCreate,
+        body_is_list=True,
+        responses={
+            201: ("the tasks", [Task]),
+            404: ("no such project or feature", None),
+            409: ("a key is taken", None),
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/tasks",
+        list_project_tasks,
+        "List a project's tasks",
+        query=TaskListQuery,
+        responses={200: ("a page of tasks", [Task]), 404: ("no such project", None)},
+    ),
+    Endpoint(
+        "GET",
+        "/tasks",
+        list_tasks,
+        "List tasks across projects",
+        query=AllTasksListQuery,
+        responses={200: ("a page of tasks", [Task]), 404: ("no such project", None)},
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/tasks/{key}",
+        get_task,
+        "Read a task",
+        responses={200: ("the task", Task), 404: _NO_TASK},
+    ),
+    Endpoint(
+        "PATCH",
+        "/projects/{project}/tasks/{key}",
+        patch_task,
+        "Change a task's fields",
+        body=TaskPatch,
+        responses={200: ("the task", Task), 404: _NO_TASK},
+    ),
+    Endpoint(
+        "DELETE",
+        "/projects/{project}/tasks/{key}",
+        delete_task,
+        "Delete a task",
+        responses={204: ("deleted", None), 404: _NO_TASK},
+    ),
+    Endpoint(
+        "POST",
+        "/projects/{project}/tasks/{key}/status",
+        change_status,
+        "Move a task to another status, with a history row",
+        body=StatusChange,
+        responses={200: ("the task", Task), 404: _NO_TASK, 409: ("the transition is not allowed", None)},
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/tasks/{key}/history",
+        task_history,
+        "A task's history, oldest first",
+        responses={200: ("the history", [HistoryItem]), 404: _NO_TASK},
+    ),
+    Endpoint(
+        "GET",
+        "/projects/{project}/history",
+        project_history,
+        "Recent changes across the project's tasks, newest first",
+        query=HistoryQuery,
+        responses={200: ("a page of changes", [HistoryItem]), 404: ("no such project", None)},
+    ),
+    Endpoint(
+        "PUT",
+        "/projects/{project}/tasks/{key}/dependencies/{other}",
+        add_dependency,
+        "Make the task depend on another",
+        responses={
+            201: ("added", "dependency"),
+            200: ("it was already there", "dependency"),
+            404: _NO_TASK,
+            409: ("it would close a cycle", None),
+        },
+    ),
+    Endpoint(
+        "DELETE",
+        "/projects/{project}/tasks/{key}/dependencies/{other}",
+        remove_dependency,
+        "Remove a dependency",
+        responses={204: ("removed", None), 404: ("no such dependency", None)},
+    ),
 ]
