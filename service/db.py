@@ -133,9 +133,10 @@ def translate(exc: psycopg.Error) -> ApiError:
         return Unprocessable(f"the change breaks the rule: {_rule_in_words(constraint or 'check')}")
     if isinstance(exc, errors.NotNullViolation):
         return Unprocessable(f"{exc.diag.column_name or 'a field'} may not be null")
-    if isinstance(exc, errors.DataError):
-        log.info("data refused by the database: %s", exc.diag.message_primary)
-        return Unprocessable(f"a value is out of range: {exc.diag.message_primary}")
+    if isinstance(exc, psycopg.DataError):  # bad values: out of range, NUL in text, ...
+        reason = exc.diag.message_primary or str(exc).splitlines()[0]
+        log.info("data refused by the database: %s", reason)
+        return Unprocessable(f"a value cannot be stored: {reason}")
     if isinstance(exc, errors.QueryCanceled):
         return ServiceUnavailable("the database did not answer in time")
     if isinstance(exc, psycopg.OperationalError):
