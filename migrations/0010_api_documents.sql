@@ -2,6 +2,8 @@
 -- The JSON documents the API returns, built in the database: a response body
 -- leaves Postgres ready to send, with no per-row work in Python, and each shape
 -- has one definition that every query (get, list, create, claim, export) uses.
+-- The documents that query other tables are PL/pgSQL, whose statements are
+-- planned once per session; a SQL-language function would be planned per call.
 -- Fail fast instead of queueing behind a long lock; cap any one statement.
 SET lock_timeout = '5s';
 SET statement_timeout = '60s';
@@ -36,8 +38,9 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE OR REPLACE FUNCTION epic_json(e epics) RETURNS json
-LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN json_build_object(
         'key', e.key,
         'project', (SELECT p.key FROM projects p WHERE p.id = e.project_id),
         'title', e.title,
@@ -51,12 +54,14 @@ LANGUAGE sql STABLE AS $$
                        JOIN tasks t ON t.project_id = f.project_id AND t.feature_id = f.id
                       WHERE f.project_id = e.project_id AND f.epic_id = e.id),
         'created_at', e.created_at,
-        'updated_at', e.updated_at)
+        'updated_at', e.updated_at);
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION feature_json(f features) RETURNS json
-LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN json_build_object(
         'key', f.key,
         'project', (SELECT p.key FROM projects p WHERE p.id = f.project_id),
         'epic', (SELECT e.key FROM epics e WHERE e.project_id = f.project_id AND e.id = f.epic_id),
@@ -68,50 +73,57 @@ LANGUAGE sql STABLE AS $$
                        FROM tasks t
                       WHERE t.project_id = f.project_id AND t.feature_id = f.id),
         'created_at', f.created_at,
-        'updated_at', f.updated_at)
+        'updated_at', f.updated_at);
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION task_json(t tasks) RETURNS json
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    doc json;
+BEGIN
     SELECT json_build_object(
-        'key', t.key,
-        'project', p.key,
-        'epic', e.key,
-        'feature', f.key,
-        'sprint', t.sprint_id,
-        'title', t.title,
-        'description', t.description,
-        'status', t.status,
-        'priority', t.priority,
-        'agent_type', t.agent_type,
-        'generator_name', t.generator_name,
-        'assignee', t.assignee_id,
-        'claimed_by', t.claimed_by,
-        'claimed_at', t.claimed_at,
-        'lease_expires_at', t.lease_expires_at,
-        'attempts', t.attempts,
-        'inputs', t.inputs,
-        'expected_outputs', t.expected_outputs,
-        'context_notes', t.context_notes,
-        'completion_notes', t.completion_notes,
-        'blocked_reason', t.blocked_reason,
-        'file_path', t.file_path,
-        'story_points', t.story_points,
-        'metadata', t.metadata,
-        'depends_on', coalesce(
-            (SELECT json_agg(other.key ORDER BY other.key)
-               FROM task_dependencies d
-               JOIN tasks other ON other.project_id = d.project_id AND other.id = d.depends_on_id
-              WHERE d.project_id = t.project_id AND d.task_id = t.id),
-            '[]'::json),
-        'created_at', t.created_at,
-        'updated_at', t.updated_at,
-        'started_at', t.started_at,
-        'completed_at', t.completed_at)
+               'key', t.key,
+               'project', p.key,
+               'epic', e.key,
+               'feature', f.key,
+               'sprint', t.sprint_id,
+               'title', t.title,
+               'description', t.description,
+               'status', t.status,
+               'priority', t.priority,
+               'agent_type', t.agent_type,
+               'generator_name', t.generator_name,
+               'assignee', t.assignee_id,
+               'claimed_by', t.claimed_by,
+               'claimed_at', t.claimed_at,
+               'lease_expires_at', t.lease_expires_at,
+               'attempts', t.attempts,
+               'inputs', t.inputs,
+               'expected_outputs', t.expected_outputs,
+               'context_notes', t.context_notes,
+               'completion_notes', t.completion_notes,
+               'blocked_reason', t.blocked_reason,
+               'file_path', t.file_path,
+               'story_points', t.story_points,
+               'metadata', t.metadata,
+               'depends_on', coalesce(
+                   (SELECT json_agg(other.key ORDER BY other.key)
+                      FROM task_dependencies d
+                      JOIN tasks other ON other.project_id = d.project_id AND other.id = d.depends_on_id
+                     WHERE d.project_id = t.project_id AND d.task_id = t.id),
+                   '[]'::json),
+               'created_at', t.created_at,
+               'updated_at', t.updated_at,
+               'started_at', t.started_at,
+               'completed_at', t.completed_at)
+      INTO doc
       FROM projects p
       LEFT JOIN features f ON f.project_id = t.project_id AND f.id = t.feature_id
       LEFT JOIN epics e ON e.project_id = f.project_id AND e.id = f.epic_id
-     WHERE p.id = t.project_id
+     WHERE p.id = t.project_id;
+    RETURN doc;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION task_history_json(h task_history, task_key text) RETURNS json

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from service import database, migrations
 from service.config import ConfigError
@@ -132,15 +132,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--all", action="store_true", help="rollback: every migration")
     migrate.set_defaults(func=cmd_migrate)
+
+    # Listed for --help; main() hands `bench` and its own options to service.bench.
+    sub.add_parser("bench", help="measure queries and HTTP on a scratch database (bench --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from service import bench
+
+        return _guarded(lambda: bench.main(argv[1:]))
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("yoyo").setLevel(logging.WARNING)  # the CLI prints what it applied
+    return _guarded(lambda: int(args.func(args)))
+
+
+def _guarded(command: Callable[[], int]) -> int:
+    """Run a command; the errors a user can cause end in one line, not a traceback."""
     try:
-        return int(args.func(args))
+        return command()
     except (ConfigError, DatabaseUnavailable, MigrationFailed) as exc:
         print(f"worktrack: error: {exc}", file=sys.stderr)
         return 1

@@ -28,9 +28,6 @@ def create_pool(url: str, settings: PoolSettings) -> Pool:
         [
             # A runaway statement is cancelled instead of holding its connection.
             f"-c statement_timeout={settings.statement_timeout_ms}",
-            # The filter queries turn each NULL parameter into "no filter"; a plan made
-            # for the actual values folds those branches away and picks the right index.
-            "-c plan_cache_mode=force_custom_plan",
             "-c TimeZone=UTC",
             # The actor task history records for API writes that name nobody.
             "-c worktrack.actor=api",
@@ -71,16 +68,25 @@ async def run(pool: Pool, operation: Callable[[AsyncConnection[tuple[Any, ...]]]
     raise AssertionError("unreachable")
 
 
-async def fetch_value(conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any) -> Any:
-    """The first column of the first row, or None when there is no row."""
-    cursor = await conn.execute(query, params)
+async def fetch_value(
+    conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, *, prepare: bool | None = None, **params: Any
+) -> Any:
+    """The first column of the first row, or None when there is no row.
+
+    prepare=False plans the statement for these very values every time: for the
+    filter queries, whose NULL parameters mean "no filter", a plan made for the
+    actual values folds those branches away and picks the right index.
+    """
+    cursor = await conn.execute(query, params, prepare=prepare)
     row = await cursor.fetchone()
     return None if row is None else row[0]
 
 
-async def fetch_text(conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any) -> str | None:
+async def fetch_text(
+    conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, *, prepare: bool | None = None, **params: Any
+) -> str | None:
     """The first column of the first row as text (a JSON document), or None."""
-    value = await fetch_value(conn, query, **params)
+    value = await fetch_value(conn, query, prepare=prepare, **params)
     return None if value is None else str(value)
 
 

@@ -23,9 +23,10 @@ CREATE TABLE public.epics (
 );
 
 CREATE FUNCTION public.epic_json(e public.epics) RETURNS json
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT json_build_object(
+BEGIN
+    RETURN json_build_object(
         'key', e.key,
         'project', (SELECT p.key FROM projects p WHERE p.id = e.project_id),
         'title', e.title,
@@ -39,7 +40,8 @@ CREATE FUNCTION public.epic_json(e public.epics) RETURNS json
                        JOIN tasks t ON t.project_id = f.project_id AND t.feature_id = f.id
                       WHERE f.project_id = e.project_id AND f.epic_id = e.id),
         'created_at', e.created_at,
-        'updated_at', e.updated_at)
+        'updated_at', e.updated_at);
+END;
 $$;
 
 CREATE TABLE public.features (
@@ -58,9 +60,10 @@ CREATE TABLE public.features (
 );
 
 CREATE FUNCTION public.feature_json(f public.features) RETURNS json
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT json_build_object(
+BEGIN
+    RETURN json_build_object(
         'key', f.key,
         'project', (SELECT p.key FROM projects p WHERE p.id = f.project_id),
         'epic', (SELECT e.key FROM epics e WHERE e.project_id = f.project_id AND e.id = f.epic_id),
@@ -72,7 +75,8 @@ CREATE FUNCTION public.feature_json(f public.features) RETURNS json
                        FROM tasks t
                       WHERE t.project_id = f.project_id AND t.feature_id = f.id),
         'created_at', f.created_at,
-        'updated_at', f.updated_at)
+        'updated_at', f.updated_at);
+END;
 $$;
 
 CREATE FUNCTION public.progress_json(counted bigint, completed bigint) RETURNS json
@@ -229,47 +233,53 @@ CREATE TABLE public.tasks (
 );
 
 CREATE FUNCTION public.task_json(t public.tasks) RETURNS json
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
+DECLARE
+    doc json;
+BEGIN
     SELECT json_build_object(
-        'key', t.key,
-        'project', p.key,
-        'epic', e.key,
-        'feature', f.key,
-        'sprint', t.sprint_id,
-        'title', t.title,
-        'description', t.description,
-        'status', t.status,
-        'priority', t.priority,
-        'agent_type', t.agent_type,
-        'generator_name', t.generator_name,
-        'assignee', t.assignee_id,
-        'claimed_by', t.claimed_by,
-        'claimed_at', t.claimed_at,
-        'lease_expires_at', t.lease_expires_at,
-        'attempts', t.attempts,
-        'inputs', t.inputs,
-        'expected_outputs', t.expected_outputs,
-        'context_notes', t.context_notes,
-        'completion_notes', t.completion_notes,
-        'blocked_reason', t.blocked_reason,
-        'file_path', t.file_path,
-        'story_points', t.story_points,
-        'metadata', t.metadata,
-        'depends_on', coalesce(
-            (SELECT json_agg(other.key ORDER BY other.key)
-               FROM task_dependencies d
-               JOIN tasks other ON other.project_id = d.project_id AND other.id = d.depends_on_id
-              WHERE d.project_id = t.project_id AND d.task_id = t.id),
-            '[]'::json),
-        'created_at', t.created_at,
-        'updated_at', t.updated_at,
-        'started_at', t.started_at,
-        'completed_at', t.completed_at)
+               'key', t.key,
+               'project', p.key,
+               'epic', e.key,
+               'feature', f.key,
+               'sprint', t.sprint_id,
+               'title', t.title,
+               'description', t.description,
+               'status', t.status,
+               'priority', t.priority,
+               'agent_type', t.agent_type,
+               'generator_name', t.generator_name,
+               'assignee', t.assignee_id,
+               'claimed_by', t.claimed_by,
+               'claimed_at', t.claimed_at,
+               'lease_expires_at', t.lease_expires_at,
+               'attempts', t.attempts,
+               'inputs', t.inputs,
+               'expected_outputs', t.expected_outputs,
+               'context_notes', t.context_notes,
+               'completion_notes', t.completion_notes,
+               'blocked_reason', t.blocked_reason,
+               'file_path', t.file_path,
+               'story_points', t.story_points,
+               'metadata', t.metadata,
+               'depends_on', coalesce(
+                   (SELECT json_agg(other.key ORDER BY other.key)
+                      FROM task_dependencies d
+                      JOIN tasks other ON other.project_id = d.project_id AND other.id = d.depends_on_id
+                     WHERE d.project_id = t.project_id AND d.task_id = t.id),
+                   '[]'::json),
+               'created_at', t.created_at,
+               'updated_at', t.updated_at,
+               'started_at', t.started_at,
+               'completed_at', t.completed_at)
+      INTO doc
       FROM projects p
       LEFT JOIN features f ON f.project_id = t.project_id AND f.id = t.feature_id
       LEFT JOIN epics e ON e.project_id = f.project_id AND e.id = f.epic_id
-     WHERE p.id = t.project_id
+     WHERE p.id = t.project_id;
+    RETURN doc;
+END;
 $$;
 
 CREATE FUNCTION public.tasks_apply_status_change() RETURNS trigger

@@ -41,7 +41,7 @@ async def exists(conn: Conn, *, project: str, key: str) -> bool:
 
 async def page(conn: Conn, **filters: Any) -> str | None:
     """A filtered page (see task_list for the parameters), or None for an unknown project."""
-    return await fetch_text(conn, _LIST, **filters)
+    return await fetch_text(conn, _LIST, prepare=False, **filters)
 
 
 async def update(conn: Conn, *, project: str, key: str, patch: dict[str, Any]) -> str | None:

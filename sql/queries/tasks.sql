@@ -52,12 +52,13 @@ SELECT EXISTS (
 -- name: task_list :one
 -- A filtered page of tasks in (project_id, id) order after the cursor, within one
 -- project or across all. Each filter is off when its parameter is NULL (the
--- service plans every execution afresh, so the unused branches fold away). No row
+-- service never prepares this statement, so each plan is made for the actual
+-- values and the unused branches fold away). No row
 -- at all when a project was named that does not exist.
 WITH project AS (
     SELECT id FROM projects WHERE lower(key) = lower(%(project)s)
 ), page AS (
-    SELECT t.project_id, t.id, task_json(t) AS doc
+    SELECT t.project_id, t.id
       FROM tasks t
      WHERE (%(project)s::text IS NULL OR t.project_id = (SELECT id FROM project))
        AND (t.project_id, t.id) > (%(after_project_id)s, %(after_id)s)
@@ -76,13 +77,15 @@ WITH project AS (
      ORDER BY t.project_id, t.id
      LIMIT %(limit)s + 1
 ), numbered AS (
-    SELECT project_id, id, doc, row_number() OVER (ORDER BY project_id, id) AS n FROM page
+    SELECT project_id, id, row_number() OVER (ORDER BY project_id, id) AS n FROM page
 )
+-- Documents are built only for the rows of the page, after the sort and limit.
 SELECT json_build_object(
-    'items', coalesce(json_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
-    'next', max(api_cursor(project_id::text, id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
+    'items', coalesce(json_agg(task_json(t) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
+    'next', max(api_cursor(t.project_id::text, t.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
                 SELECT 1 FROM numbered later WHERE later.n > %(limit)s)))::text
   FROM numbered
+  JOIN tasks t ON t.project_id = numbered.project_id AND t.id = numbered.id
 HAVING %(project)s::text IS NULL OR EXISTS (SELECT 1 FROM project);
 
 -- name: task_update :one
