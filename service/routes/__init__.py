@@ -23,7 +23,8 @@ class Endpoint:
     body: type[BaseModel] | None = None
     body_is_list: bool = False
     query: type[BaseModel] | None = None
-    # status -> (description, response model or None, is_list_page)
+    # status -> (description, shape): a model, [model] for a page of them, the name of
+    # a free-form object in service.openapi, or None for no body
     responses: dict[int, tuple[str, Any]] = field(default_factory=dict)
 
 

@@ -3,6 +3,7 @@ dependencies, delete."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -73,8 +74,7 @@ async def create_task(request: Request) -> Response:
 async def create_tasks(request: Request) -> Response:
     project = request.path_params["project"]
     items = await read_body_list(request, TaskCreate, max_items=BULK_MAX)
-    seen: set[str] = set()
-    twice = sorted({item.key for item in items if item.key in seen or seen.add(item.key)})  # type: ignore[func-returns-value]
+    twice = sorted(key for key, count in Counter(item.key for item in items).items() if count > 1)
     if twice:
         raise Unprocessable(
             "a task key appears more than once in the batch",
