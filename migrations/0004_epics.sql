@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS epics (
     CONSTRAINT uq_epics_project_id_key UNIQUE (project_id, key),
     CONSTRAINT fk_epics_project FOREIGN KEY (project_id)
         REFERENCES projects (id) ON DELETE CASCADE,
-    CONSTRAINT chk_epics_key_format CHECK (key ~ '^E[0-9]{2,}$'),
+    CONSTRAINT chk_epics_key_format CHECK (key ~ '^E[0-9]{2,}$' AND length(key) <= 50),
     CONSTRAINT chk_epics_title_not_blank CHECK (btrim(title) <> ''),
     CONSTRAINT chk_epics_metadata_is_object CHECK (jsonb_typeof(metadata) = 'object')
 );

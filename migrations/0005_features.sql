@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS features (
     CONSTRAINT uq_features_project_id_key UNIQUE (project_id, key),
     CONSTRAINT fk_features_epic FOREIGN KEY (project_id, epic_id)
         REFERENCES epics (project_id, id) ON DELETE CASCADE,
-    CONSTRAINT chk_features_key_format CHECK (key ~ '^E[0-9]{2,}-F[0-9]{2,}$'),
+    CONSTRAINT chk_features_key_format CHECK (key ~ '^E[0-9]{2,}-F[0-9]{2,}$' AND length(key) <= 50),
     CONSTRAINT chk_features_title_not_blank CHECK (btrim(title) <> ''),
     CONSTRAINT chk_features_metadata_is_object CHECK (jsonb_typeof(metadata) = 'object')
 );

@@ -51,9 +51,12 @@ CREATE TABLE IF NOT EXISTS tasks (
     CONSTRAINT chk_tasks_priority_range CHECK (priority BETWEEN 1 AND 10),
     CONSTRAINT chk_tasks_attempts_not_negative CHECK (attempts >= 0),
     CONSTRAINT chk_tasks_story_points_not_negative CHECK (story_points >= 0),
-    CONSTRAINT chk_tasks_inputs_is_array CHECK (jsonb_typeof(inputs) = 'array'),
-    CONSTRAINT chk_tasks_expected_outputs_is_array
-        CHECK (jsonb_typeof(expected_outputs) = 'array'),
+    -- Artifact lists are arrays of ids (strings), so containment look-ups find them.
+    CONSTRAINT chk_tasks_inputs_are_artifact_ids CHECK (
+        jsonb_typeof(inputs) = 'array' AND NOT jsonb_path_exists(inputs, '$[*] ? (@.type() != "string")')),
+    CONSTRAINT chk_tasks_expected_outputs_are_artifact_ids CHECK (
+        jsonb_typeof(expected_outputs) = 'array'
+        AND NOT jsonb_path_exists(expected_outputs, '$[*] ? (@.type() != "string")')),
     CONSTRAINT chk_tasks_metadata_is_object CHECK (jsonb_typeof(metadata) = 'object'),
     -- completed_at says when the task was completed, so only a completed task has one.
     CONSTRAINT chk_tasks_completed_at_matches_status
@@ -70,9 +73,9 @@ CREATE INDEX IF NOT EXISTS idx_tasks_status ON tasks (status);
 -- The ready queue: pending tasks of a project, best first (next and claim).
 CREATE INDEX IF NOT EXISTS idx_tasks_ready_queue
     ON tasks (project_id, priority DESC, created_at, id) WHERE status = 'pending';
--- Expired leases are found among tasks in progress only.
-CREATE INDEX IF NOT EXISTS idx_tasks_lease_expires_at
-    ON tasks (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+-- Expired leases of a project, found among the tasks that hold one.
+CREATE INDEX IF NOT EXISTS idx_tasks_project_lease_expires_at
+    ON tasks (project_id, lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 -- Artifact look-ups by containment: inputs @> '["PRD-006"]'.
 CREATE INDEX IF NOT EXISTS idx_tasks_inputs ON tasks USING gin (inputs jsonb_path_ops);
 CREATE INDEX IF NOT EXISTS idx_tasks_expected_outputs

@@ -36,8 +36,9 @@ INSERT INTO task_status_transitions (from_status, to_status) VALUES
 ON CONFLICT DO NOTHING;
 
 -- Refuses a move that is not in the table, and keeps the timestamps and the
--- lease in step with the status: completed_at while completed, started_at from
--- the first start, no lease outside in_progress.
+-- claim in step with the status: completed_at while completed, started_at from
+-- the first start, no lease outside in_progress, and no claimant on a task that
+-- is pending again (so an agent that lost it cannot extend a lease on it).
 CREATE OR REPLACE FUNCTION tasks_apply_status_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -67,6 +68,10 @@ BEGIN
         NEW.started_at := coalesce(NEW.started_at, now());
     ELSE
         NEW.lease_expires_at := NULL;
+    END IF;
+    IF NEW.status = 'pending' AND TG_OP = 'UPDATE' THEN
+        NEW.claimed_by := NULL;
+        NEW.claimed_at := NULL;
     END IF;
     RETURN NEW;
 END;

@@ -23,13 +23,21 @@ CREATE INDEX IF NOT EXISTS idx_task_dependencies_project_depends_on
     ON task_dependencies (project_id, depends_on_id);
 
 -- Refuses an edge that would close a cycle. Edges of one project are added one
--- transaction at a time (an advisory lock), so two concurrent inserts cannot
--- each miss the other's half of a cycle.
+-- transaction at a time (an advisory lock), and under READ COMMITTED the search
+-- then sees every edge committed before the lock, so two concurrent inserts cannot
+-- each miss the other's half of a cycle. SERIALIZABLE is safe too (its conflict
+-- detection aborts one of them); REPEATABLE READ would search an older snapshot,
+-- so edges are refused there.
 CREATE OR REPLACE FUNCTION task_dependencies_refuse_cycle() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.task_id = NEW.depends_on_id THEN
         RETURN NEW;  -- a self edge is chk_task_dependencies_not_self's to refuse
+    END IF;
+    IF current_setting('transaction_isolation') = 'repeatable read' THEN
+        RAISE EXCEPTION 'add dependencies under READ COMMITTED or SERIALIZABLE'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'REPEATABLE READ would check for cycles in a stale snapshot';
     END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('task_dependencies', NEW.project_id));
     IF EXISTS (

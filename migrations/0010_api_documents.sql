@@ -126,8 +126,9 @@ BEGIN
 END;
 $$;
 
+-- STABLE, not IMMUTABLE: timestamps are rendered in the session's time zone.
 CREATE OR REPLACE FUNCTION task_history_json(h task_history, task_key text) RETURNS json
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
         'task', task_key,
         'from_status', h.from_status,

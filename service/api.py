@@ -10,7 +10,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.errors import BadRequest, Unprocessable
+from service.errors import BadRequest, PayloadTooLarge, Unprocessable
 from service.models import Patch
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,9 +29,19 @@ def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     ]
 
 
+async def _raw_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    return raw
+
+
 async def read_body(request: Request, model: type[M]) -> M:
     """The request body as `model`: 400 when it is not JSON, 422 naming each field at fault."""
-    raw = await request.body()
+    raw = await _raw_body(request)
     try:
         parsed = model.model_validate_json(raw or b"")
     except ValidationError as exc:
@@ -52,7 +62,7 @@ async def read_body(request: Request, model: type[M]) -> M:
 
 async def read_body_list(request: Request, model: type[M], *, max_items: int) -> list[M]:
     """A JSON array of `model` objects, each checked as read_body checks one."""
-    raw = await request.body()
+    raw = await _raw_body(request)
     try:
         items = TypeAdapter(list[model]).validate_json(raw or b"", strict=True)  # type: ignore[valid-type]
     except ValidationError as exc:
@@ -82,6 +92,16 @@ def read_query(request: Request, model: type[M]) -> M:
         raise Unprocessable("the query string is invalid", errors=_field_errors(exc, "query")) from None
 
 
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a bulk create of 1,000 full tasks fits well within
+
+
+def malformed_cursor() -> Unprocessable:
+    return Unprocessable(
+        "the cursor is malformed",
+        errors=[{"field": "query.after", "message": "pass back the `next` value of a previous page"}],
+    )
+
+
 def decode_cursor(cursor: str | None, parts: int) -> list[str] | None:
     """The sort key inside an `after` cursor (made by the SQL function api_cursor)."""
     if cursor is None:
@@ -92,10 +112,7 @@ def decode_cursor(cursor: str | None, parts: int) -> list[str] | None:
         text = ""
     values = text.split("|")
     if len(values) != parts or not all(values):
-        raise Unprocessable(
-            "the cursor is malformed",
-            errors=[{"field": "query.after", "message": "pass back the `next` value of a previous page"}],
-        )
+        raise malformed_cursor()
     return values
 
 
@@ -109,8 +126,5 @@ def cursor_ids(cursor: str | None, parts: int) -> list[int]:
     except ValueError:
         ids = [-1]
     if any(i < 0 or i > 2**63 - 1 for i in ids):
-        raise Unprocessable(
-            "the cursor is malformed",
-            errors=[{"field": "query.after", "message": "pass back the `next` value of a previous page"}],
-        )
+        raise malformed_cursor()
     return ids

@@ -126,7 +126,6 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
-            # /tasks/next and /tasks/claim come before the /projects/{project}/... routes
             *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
         ],
         middleware=[Middleware(RequestLog)],

@@ -45,6 +45,10 @@ class Conflict(ApiError):
     status, title = 409, "Conflict"
 
 
+class PayloadTooLarge(ApiError):
+    status, title = 413, "Content Too Large"
+
+
 class Unprocessable(ApiError):
     status, title = 422, "Unprocessable Content"
 

@@ -15,6 +15,7 @@ _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schema
 _COMMON_ERRORS = {
     "400": "the body is not JSON",
     "404": "a named row does not exist",
+    "413": "the body is too large",
     "422": "invalid input, with the fields at fault",
     "503": "the database is unavailable or timed out (see Retry-After)",
 }

@@ -17,7 +17,7 @@ CREATE TABLE public.epics (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_epics_key_format CHECK ((key ~ '^E[0-9]{2,}$'::text)),
+    CONSTRAINT chk_epics_key_format CHECK (((key ~ '^E[0-9]{2,}$'::text) AND (length(key) <= 50))),
     CONSTRAINT chk_epics_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT chk_epics_title_not_blank CHECK ((btrim(title) <> ''::text))
 );
@@ -54,7 +54,7 @@ CREATE TABLE public.features (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_features_key_format CHECK ((key ~ '^E[0-9]{2,}-F[0-9]{2,}$'::text)),
+    CONSTRAINT chk_features_key_format CHECK (((key ~ '^E[0-9]{2,}-F[0-9]{2,}$'::text) AND (length(key) <= 50))),
     CONSTRAINT chk_features_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT chk_features_title_not_blank CHECK ((btrim(title) <> ''::text))
 );
@@ -131,6 +131,11 @@ BEGIN
     IF NEW.task_id = NEW.depends_on_id THEN
         RETURN NEW;  -- a self edge is chk_task_dependencies_not_self's to refuse
     END IF;
+    IF current_setting('transaction_isolation') = 'repeatable read' THEN
+        RAISE EXCEPTION 'add dependencies under READ COMMITTED or SERIALIZABLE'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'REPEATABLE READ would check for cycles in a stale snapshot';
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('task_dependencies', NEW.project_id));
     IF EXISTS (
         WITH RECURSIVE upstream (id) AS (
@@ -164,7 +169,7 @@ CREATE TABLE public.task_history (
 );
 
 CREATE FUNCTION public.task_history_json(h public.task_history, task_key text) RETURNS json
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     AS $$
     SELECT json_build_object(
         'task', task_key,
@@ -221,8 +226,8 @@ CREATE TABLE public.tasks (
     completed_at timestamp with time zone,
     CONSTRAINT chk_tasks_attempts_not_negative CHECK ((attempts >= 0)),
     CONSTRAINT chk_tasks_completed_at_matches_status CHECK (((status = 'completed'::text) = (completed_at IS NOT NULL))),
-    CONSTRAINT chk_tasks_expected_outputs_is_array CHECK ((jsonb_typeof(expected_outputs) = 'array'::text)),
-    CONSTRAINT chk_tasks_inputs_is_array CHECK ((jsonb_typeof(inputs) = 'array'::text)),
+    CONSTRAINT chk_tasks_expected_outputs_are_artifact_ids CHECK (((jsonb_typeof(expected_outputs) = 'array'::text) AND (NOT jsonb_path_exists(expected_outputs, '$[*]?(@.type() != "string")'::jsonpath)))),
+    CONSTRAINT chk_tasks_inputs_are_artifact_ids CHECK (((jsonb_typeof(inputs) = 'array'::text) AND (NOT jsonb_path_exists(inputs, '$[*]?(@.type() != "string")'::jsonpath)))),
     CONSTRAINT chk_tasks_key_format CHECK (((key ~ '^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$'::text) AND (length(key) <= 50))),
     CONSTRAINT chk_tasks_lease_held_in_progress CHECK (((lease_expires_at IS NULL) OR ((status = 'in_progress'::text) AND (claimed_by IS NOT NULL)))),
     CONSTRAINT chk_tasks_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
@@ -312,6 +317,10 @@ BEGIN
         NEW.started_at := coalesce(NEW.started_at, now());
     ELSE
         NEW.lease_expires_at := NULL;
+    END IF;
+    IF NEW.status = 'pending' AND TG_OP = 'UPDATE' THEN
+        NEW.claimed_by := NULL;
+        NEW.claimed_at := NULL;
     END IF;
     RETURN NEW;
 END;
@@ -467,9 +476,9 @@ CREATE INDEX idx_tasks_expected_outputs ON public.tasks USING gin (expected_outp
 
 CREATE INDEX idx_tasks_inputs ON public.tasks USING gin (inputs jsonb_path_ops);
 
-CREATE INDEX idx_tasks_lease_expires_at ON public.tasks USING btree (lease_expires_at) WHERE (lease_expires_at IS NOT NULL);
-
 CREATE INDEX idx_tasks_project_feature ON public.tasks USING btree (project_id, feature_id) WHERE (feature_id IS NOT NULL);
+
+CREATE INDEX idx_tasks_project_lease_expires_at ON public.tasks USING btree (project_id, lease_expires_at) WHERE (lease_expires_at IS NOT NULL);
 
 CREATE INDEX idx_tasks_project_status ON public.tasks USING btree (project_id, status);
 

@@ -29,7 +29,7 @@ def test_project_crud(client: TestClient) -> None:
         False,
         "Alpha",
     )
-    assert patched.json()["updated_at"] >= body["updated_at"]
+    assert patched.json()["updated_at"] > body["updated_at"]
 
     assert client.delete("/projects/project-alpha").status_code == 204
     assert client.get("/projects/project-alpha").status_code == 404

@@ -118,21 +118,21 @@ def test_sixteen_concurrent_claimers_take_every_task_exactly_once(db_url: str) -
 
 def test_a_claimer_never_waits_on_another_claimers_lock(db_url: str) -> None:
     _seed(db_url, {"alpha": 2})
-    with psycopg.connect(db_url) as holder, psycopg.connect(db_url, autocommit=True) as other:
+    with psycopg.connect(db_url) as holder:
         # The holder locks the best task in an open transaction and keeps it.
-        holder.execute(
-            "SELECT id FROM tasks WHERE status = 'pending' ORDER BY priority DESC, created_at, id"
-            " LIMIT 1 FOR UPDATE"
-        )
-        other.execute("SET lock_timeout = '100ms'")  # a claimer that waited would fail here
+        ranked = holder.execute(
+            "SELECT key FROM tasks WHERE status = 'pending' ORDER BY priority DESC, created_at, id"
+        ).fetchall()
+        holder.execute("SELECT id FROM tasks WHERE key = %s FOR UPDATE", (ranked[0][0],))
 
-        async def claim() -> str | None:
+        async def claim() -> str | None:  # a claimer that waited would fail on its lock_timeout
             async with await AsyncConnection.connect(db_url, autocommit=True) as conn:
                 await conn.execute("SET lock_timeout = '100ms'")
                 return await queue.claim_next(conn, project="alpha", agent="b", lease_seconds=60)
 
         doc = asyncio.run(claim())
         assert doc is not None
+        assert json.loads(doc)["key"] == ranked[1][0]  # the next best, not the locked one
         holder.rollback()
 
 
@@ -219,13 +219,16 @@ def test_heartbeat_extends_only_the_holders_lease(api: TestClient, db_url: str) 
     assert stranger.status_code == 409
     assert "not in progress under agent 'agent-2'" in stranger.json()["detail"]
     assert api.post("/projects/alpha/tasks/T-9/heartbeat", json={"agent": "agent-1"}).status_code == 404
-    with psycopg.connect(db_url) as conn:
+    with psycopg.connect(db_url, autocommit=True) as conn:
         (seconds,) = conn.execute("SELECT extract(epoch FROM lease_expires_at - now()) FROM tasks").fetchone()
-    assert 590 < seconds <= 600
+        assert 590 < seconds <= 600
+        conn.execute("UPDATE tasks SET lease_expires_at = now() - interval '1 second'")
+    late = api.post("/projects/alpha/tasks/T-1/heartbeat", json={"agent": "agent-1"})
+    assert late.status_code == 409  # a lease that ran out is lost, even before it is reclaimed
 
 
-def test_reclaim_skips_live_leases(db_url: str) -> None:
-    _seed(db_url, {"alpha": 3})
+def test_reclaim_takes_only_the_projects_expired_leases(db_url: str) -> None:
+    _seed(db_url, {"alpha": 3, "beta": 2})
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(
             "UPDATE tasks SET status = 'in_progress', claimed_by = 'a',"
@@ -234,18 +237,26 @@ def test_reclaim_skips_live_leases(db_url: str) -> None:
         conn.execute(
             "UPDATE tasks SET status = 'in_progress', claimed_by = 'a',"
             " lease_expires_at = now() - interval '1 second' WHERE key = 'T-1'"
-        )
+        )  # in both projects: beta's T-1 is not alpha's to return
 
     async def reclaim() -> int:
         pool = create_pool(db_url, TEST_POOL)
         await pool.open()
         try:
             async with pool.connection() as conn:
-                return await queue.reclaim_expired(conn)
+                return await queue.reclaim_expired(conn, project="alpha")
         finally:
             await pool.close()
 
     assert asyncio.run(reclaim()) == 1
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT key, status FROM tasks ORDER BY key").fetchall()
-    assert rows == [("T-0", "in_progress"), ("T-1", "pending"), ("T-2", "pending")]
+        rows = conn.execute(
+            "SELECT p.key, t.key, t.status FROM tasks t JOIN projects p ON p.id = t.project_id ORDER BY 1, 2"
+        ).fetchall()
+    assert rows == [
+        ("alpha", "T-0", "in_progress"),
+        ("alpha", "T-1", "pending"),
+        ("alpha", "T-2", "pending"),
+        ("beta", "T-0", "in_progress"),
+        ("beta", "T-1", "in_progress"),  # expired, but beta's to return, not alpha's
+    ]

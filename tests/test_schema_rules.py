@@ -153,11 +153,8 @@ def test_a_dependency_cannot_cross_projects(conn: Conn) -> None:
         )
 
 
-@pytest.mark.parametrize(
-    ("key", "table"),
-    [("proj", "projects"), ("PROJ", "projects")],
-)
-def test_project_keys_are_unique_ignoring_case(conn: Conn, key: str, table: str) -> None:
+@pytest.mark.parametrize("key", ["proj", "PROJ"])
+def test_project_keys_are_unique_ignoring_case(conn: Conn, key: str) -> None:
     _project(conn, "Proj")
     with pytest.raises(errors.UniqueViolation) as caught:
         _project(conn, key)
@@ -305,6 +302,32 @@ def test_completed_at_is_set_on_completion_and_cleared_on_reopening(conn: Conn) 
     assert caught.value.diag.constraint_name == "chk_tasks_completed_at_matches_status"
 
 
+def test_a_task_back_in_pending_has_no_claimant(conn: Conn) -> None:
+    project_id = _project(conn, "PROJ")
+    task_id = _task(conn, project_id, "TASK-1")
+    conn.execute(
+        "UPDATE tasks SET status = 'in_progress', claimed_by = 'agent-1', claimed_at = now(),"
+        " lease_expires_at = now() + interval '5 minutes' WHERE id = %s",
+        (task_id,),
+    )
+    _status(conn, task_id, "pending")
+    row = conn.execute("SELECT claimed_by, claimed_at, lease_expires_at FROM tasks WHERE id = %s", (task_id,))
+    assert row.fetchone() == (None, None, None)
+
+
+def test_dependencies_are_refused_under_repeatable_read(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        project_id = _project(conn, "PROJ")
+        a, b = _task(conn, project_id, "TASK-A"), _task(conn, project_id, "TASK-B")
+        conn.commit()
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with pytest.raises(errors.ObjectNotInPrerequisiteState):
+            conn.execute(
+                "INSERT INTO task_dependencies (project_id, task_id, depends_on_id) VALUES (%s, %s, %s)",
+                (project_id, a, b),
+            )
+
+
 def test_leaving_in_progress_drops_the_lease(conn: Conn) -> None:
     project_id = _project(conn, "PROJ")
     task_id = _task(conn, project_id, "TASK-1")
@@ -368,4 +391,7 @@ def test_jsonb_columns_are_checked_for_their_shape(conn: Conn) -> None:
     project_id = _project(conn, "PROJ")
     with pytest.raises(errors.CheckViolation) as caught:
         _task(conn, project_id, "TASK-1", inputs=psycopg.types.json.Jsonb({"not": "an array"}))
-    assert caught.value.diag.constraint_name == "chk_tasks_inputs_is_array"
+    assert caught.value.diag.constraint_name == "chk_tasks_inputs_are_artifact_ids"
+    with pytest.raises(errors.CheckViolation) as numbers:
+        _task(conn, project_id, "TASK-2", inputs=psycopg.types.json.Jsonb(["PRD-1", 7]))
+    assert numbers.value.diag.constraint_name == "chk_tasks_inputs_are_artifact_ids"

@@ -45,7 +45,9 @@ async def get(conn: Conn, *, project: str, key: str) -> str | None:
 
 async def page(conn: Conn, *, project: str, epic: str | None, after_id: int, limit: int) -> str | None:
     """A page of features, or None when the project does not exist."""
-    return await fetch_text(conn, _LIST, project=project, epic=epic, after_id=after_id, limit=limit)
+    return await fetch_text(
+        conn, _LIST, prepare=False, project=project, epic=epic, after_id=after_id, limit=limit
+    )
 
 
 async def update(conn: Conn, *, project: str, key: str, patch: dict[str, Any]) -> str | None:

@@ -19,6 +19,7 @@ _LIST, _UPDATE, _DELETE, _EXPORT = (
     _Q["project_delete"],
     _Q["project_export"],
 )
+_SET_LOCAL_TIMEOUT = _Q["set_local_statement_timeout"]
 
 
 async def insert(
@@ -46,7 +47,9 @@ async def exists(conn: Conn, *, project: str) -> bool:
 
 
 async def page(conn: Conn, *, after_id: int, limit: int, is_active: bool | None) -> str:
-    return str(await fetch_value(conn, _LIST, after_id=after_id, limit=limit, is_active=is_active))
+    return str(
+        await fetch_value(conn, _LIST, prepare=False, after_id=after_id, limit=limit, is_active=is_active)
+    )
 
 
 async def update(conn: Conn, *, project: str, patch: dict[str, Any]) -> str | None:
@@ -57,5 +60,10 @@ async def delete(conn: Conn, *, project: str) -> bool:
     return await fetch_value(conn, _DELETE, project=project) is not None
 
 
+EXPORT_TIMEOUT = "60s"  # a whole project takes longer than the per-statement default
+
+
 async def export(conn: Conn, *, project: str) -> str | None:
-    return await fetch_text(conn, _EXPORT, project=project)
+    async with conn.transaction():
+        await conn.execute(_SET_LOCAL_TIMEOUT, {"timeout": EXPORT_TIMEOUT})
+        return await fetch_text(conn, _EXPORT, project=project)

@@ -29,7 +29,10 @@ async def heartbeat(conn: Conn, *, project: str, key: str, agent: str, lease_sec
     )
 
 
-async def reclaim_expired(conn: Conn) -> int:
-    """Return every task whose lease expired to pending; how many."""
-    cursor = await conn.execute(_RECLAIM)
+RECLAIM_BATCH = 100  # expired leases returned per call, so one claim never does unbounded work
+
+
+async def reclaim_expired(conn: Conn, *, project: str, limit: int = RECLAIM_BATCH) -> int:
+    """Return the project's tasks whose lease expired to pending; how many."""
+    cursor = await conn.execute(_RECLAIM, {"project": project, "limit": limit})
     return len(await cursor.fetchall())

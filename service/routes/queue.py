@@ -32,8 +32,9 @@ async def claim_task(request: Request) -> Response:
     body = await read_body(request, ClaimRequest)
 
     async def reclaim_then_claim(conn: queue.Conn) -> str | None:
-        # Expired leases go back to pending first, so their tasks can be handed out now.
-        await queue.reclaim_expired(conn)
+        # The project's expired leases go back to pending first, so their tasks
+        # can be handed out now.
+        await queue.reclaim_expired(conn, project=body.project)
         return await queue.claim_next(
             conn, project=body.project, agent=body.agent, lease_seconds=body.lease_seconds
         )

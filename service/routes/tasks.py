@@ -12,7 +12,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service import db
-from service.api import JSONText, cursor_ids, decode_cursor, read_body, read_body_list, read_query
+from service.api import (
+    JSONText,
+    cursor_ids,
+    decode_cursor,
+    malformed_cursor,
+    read_body,
+    read_body_list,
+    read_query,
+)
 from service.errors import NotFound, Unprocessable
 from service.models import (
     STATUSES,
@@ -200,10 +208,7 @@ async def project_history(request: Request) -> Response:
         try:
             before = (datetime.fromisoformat(values[0]), int(values[1]))
         except ValueError:
-            raise Unprocessable(
-                "the cursor is malformed",
-                errors=[{"field": "query.after", "message": "pass back the `next` value of a previous page"}],
-            ) from None
+            raise malformed_cursor() from None
     doc = await db.run(
         pool(request),
         lambda conn: history.of_project(

@@ -67,3 +67,7 @@ SELECT json_build_object(
     'exported_at', now())::text
   FROM projects p
  WHERE lower(p.key) = lower(%(project)s);
+
+-- name: set_local_statement_timeout :exec
+-- A longer statement timeout for the rest of this transaction only.
+SELECT set_config('statement_timeout', %(timeout)s, true);

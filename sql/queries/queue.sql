@@ -46,25 +46,29 @@ UPDATE tasks t
 RETURNING task_json(t)::text;
 
 -- name: task_heartbeat :one
--- Extend the lease of the agent that holds the task; no row when it does not hold it.
+-- Extend the lease of the agent that holds the task; no row when it does not hold
+-- it, or its lease has already run out (the task may be handed to another agent).
 UPDATE tasks t
    SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
   FROM projects p
  WHERE p.id = t.project_id AND lower(p.key) = lower(%(project)s) AND t.key = %(key)s
-   AND t.status = 'in_progress' AND t.claimed_by = %(agent)s
+   AND t.status = 'in_progress' AND t.claimed_by = %(agent)s AND t.lease_expires_at > now()
 RETURNING task_json(t)::text;
 
--- name: task_reclaim_expired :one
--- Return tasks whose lease ran out to pending, each with a history row, so they
--- can be claimed again (idx_tasks_lease_expires_at finds them). Locked rows are
--- skipped: an agent may be completing that task right now.
+-- name: task_reclaim_expired :many
+-- Return a project's tasks whose lease ran out to pending, each with a history
+-- row, so they can be claimed again (idx_tasks_project_lease_expires_at finds
+-- them). A bounded batch per call; locked rows are skipped: an agent may be
+-- completing that task right now.
 WITH who AS (
     SELECT set_config('worktrack.actor', 'lease-expiry', true) AS actor,
            set_config('worktrack.note', 'lease expired', true) AS note
 ), expired AS (
     SELECT project_id, id
       FROM tasks
-     WHERE lease_expires_at < now() AND status = 'in_progress'
+     WHERE project_id = (SELECT id FROM projects WHERE lower(key) = lower(%(project)s))
+       AND lease_expires_at < now()
+     LIMIT %(limit)s
        FOR UPDATE SKIP LOCKED
 )
 UPDATE tasks t
