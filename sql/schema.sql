@@ -115,6 +115,24 @@ CREATE FUNCTION public.project_json(p public.projects) RETURNS json
         'updated_at', p.updated_at)
 $$;
 
+CREATE FUNCTION public.project_sprint_metrics_require_active_association() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM 1 FROM project_sprint_associations
+      WHERE sprint_id = NEW.sprint_id AND workstream_id = NEW.workstream_id AND is_active
+        FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no active association of sprint % and workstream %',
+                        NEW.sprint_id, NEW.workstream_id
+            USING ERRCODE = 'foreign_key_violation',
+                  CONSTRAINT = 'fk_project_sprint_metrics_active_association',
+                  TABLE = 'project_sprint_metrics';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
 CREATE FUNCTION public.set_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -361,8 +379,199 @@ ALTER TABLE public.features ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.project_sprint_associations (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    workstream_id bigint NOT NULL,
+    association_type text DEFAULT 'primary'::text NOT NULL,
+    expected_story_points numeric(10,2),
+    actual_story_points numeric(10,2),
+    priority integer,
+    is_active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_project_sprint_associations_points_not_negative CHECK (((expected_story_points >= (0)::numeric) AND (actual_story_points >= (0)::numeric))),
+    CONSTRAINT chk_project_sprint_associations_priority_positive CHECK ((priority >= 1)),
+    CONSTRAINT chk_project_sprint_associations_type CHECK ((association_type = ANY (ARRAY['primary'::text, 'secondary'::text, 'dependency'::text])))
+);
+
+ALTER TABLE public.project_sprint_associations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.project_sprint_associations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.project_sprint_metrics (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    workstream_id bigint NOT NULL,
+    snapshot_at timestamp with time zone DEFAULT now() NOT NULL,
+    issues_total integer DEFAULT 0 NOT NULL,
+    issues_completed integer DEFAULT 0 NOT NULL,
+    issues_blocked integer DEFAULT 0 NOT NULL,
+    bugs integer DEFAULT 0 NOT NULL,
+    story_points_total numeric(10,2) DEFAULT 0 NOT NULL,
+    story_points_completed numeric(10,2) DEFAULT 0 NOT NULL,
+    completion_percent numeric(5,2),
+    velocity numeric(10,2),
+    burndown_rate numeric(10,2),
+    scope_added_points numeric(10,2) DEFAULT 0 NOT NULL,
+    scope_removed_points numeric(10,2) DEFAULT 0 NOT NULL,
+    team_size integer,
+    capacity_utilization numeric(5,2),
+    discipline_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
+    status_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_project_sprint_metrics_breakdowns_are_objects CHECK (((jsonb_typeof(discipline_breakdown) = 'object'::text) AND (jsonb_typeof(status_breakdown) = 'object'::text) AND (jsonb_typeof(metadata) = 'object'::text))),
+    CONSTRAINT chk_project_sprint_metrics_capacity_utilization CHECK (((capacity_utilization >= (0)::numeric) AND (capacity_utilization <= (100)::numeric))),
+    CONSTRAINT chk_project_sprint_metrics_completed_within_total CHECK (((issues_completed <= issues_total) AND (story_points_completed <= story_points_total))),
+    CONSTRAINT chk_project_sprint_metrics_completion_percent CHECK (((completion_percent >= (0)::numeric) AND (completion_percent <= (100)::numeric))),
+    CONSTRAINT chk_project_sprint_metrics_counts_not_negative CHECK (((issues_total >= 0) AND (issues_completed >= 0) AND (issues_blocked >= 0) AND (bugs >= 0) AND (team_size >= 0))),
+    CONSTRAINT chk_project_sprint_metrics_points_not_negative CHECK (((story_points_total >= (0)::numeric) AND (story_points_completed >= (0)::numeric) AND (velocity >= (0)::numeric) AND (scope_added_points >= (0)::numeric) AND (scope_removed_points >= (0)::numeric)))
+);
+
+ALTER TABLE public.project_sprint_metrics ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.project_sprint_metrics_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.project_workstreams (
+    id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    name text NOT NULL,
+    jira_board_id bigint,
+    jira_board_name text,
+    workstream_type text DEFAULT 'standard'::text NOT NULL,
+    category text,
+    is_active boolean DEFAULT true NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_project_workstreams_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT chk_project_workstreams_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT chk_project_workstreams_type CHECK ((workstream_type = ANY (ARRAY['standard'::text, 'epic'::text, 'initiative'::text])))
+);
+
+ALTER TABLE public.project_workstreams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.project_workstreams_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 ALTER TABLE public.projects ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.projects_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.reports (
+    id bigint NOT NULL,
+    report_type text NOT NULL,
+    title text NOT NULL,
+    sprint_id bigint,
+    project_id bigint,
+    created_by bigint,
+    parameters jsonb DEFAULT '{}'::jsonb NOT NULL,
+    content jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_reports_content_is_object CHECK ((jsonb_typeof(content) = 'object'::text)),
+    CONSTRAINT chk_reports_parameters_is_object CHECK ((jsonb_typeof(parameters) = 'object'::text)),
+    CONSTRAINT chk_reports_title_not_blank CHECK ((btrim(title) <> ''::text))
+);
+
+ALTER TABLE public.reports ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.reports_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.sprint_analyses (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    analysis_type text NOT NULL,
+    total_story_points numeric(10,2) DEFAULT 0 NOT NULL,
+    completed_story_points numeric(10,2) DEFAULT 0 NOT NULL,
+    total_issues integer DEFAULT 0 NOT NULL,
+    completed_issues integer DEFAULT 0 NOT NULL,
+    discipline_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
+    issue_details jsonb DEFAULT '[]'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    project_id bigint,
+    CONSTRAINT chk_sprint_analyses_issues CHECK (((total_issues >= 0) AND (completed_issues >= 0) AND (completed_issues <= total_issues))),
+    CONSTRAINT chk_sprint_analyses_json_shapes CHECK (((jsonb_typeof(discipline_breakdown) = 'object'::text) AND (jsonb_typeof(issue_details) = 'array'::text))),
+    CONSTRAINT chk_sprint_analyses_points CHECK (((total_story_points >= (0)::numeric) AND (completed_story_points >= (0)::numeric) AND (completed_story_points <= total_story_points)))
+);
+
+ALTER TABLE public.sprint_analyses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sprint_analyses_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.sprint_queue_items (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    task_project_id bigint,
+    task_id bigint,
+    notes text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_sprint_queue_items_position_positive CHECK (("position" >= 1)),
+    CONSTRAINT chk_sprint_queue_items_task_whole CHECK (((task_project_id IS NULL) = (task_id IS NULL)))
+);
+
+ALTER TABLE public.sprint_queue_items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sprint_queue_items_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.sprints (
+    id bigint NOT NULL,
+    jira_sprint_id bigint NOT NULL,
+    name text NOT NULL,
+    state text DEFAULT 'future'::text NOT NULL,
+    start_date date,
+    end_date date,
+    goal text,
+    jira_board_id bigint,
+    jira_project_key text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_sprints_dates_in_order CHECK ((end_date >= start_date)),
+    CONSTRAINT chk_sprints_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT chk_sprints_state CHECK ((state = ANY (ARRAY['future'::text, 'active'::text, 'closed'::text])))
+);
+
+ALTER TABLE public.sprints ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sprints_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -404,6 +613,26 @@ ALTER TABLE public.tasks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.team_capacities (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    capacity_points numeric(10,2) DEFAULT 0 NOT NULL,
+    allocated_points numeric(10,2) DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_team_capacities_points_not_negative CHECK (((capacity_points >= (0)::numeric) AND (allocated_points >= (0)::numeric)))
+);
+
+ALTER TABLE public.team_capacities ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.team_capacities_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.users (
     id bigint NOT NULL,
     email text NOT NULL,
@@ -435,8 +664,29 @@ ALTER TABLE ONLY public.epics
 ALTER TABLE ONLY public.features
     ADD CONSTRAINT features_pkey PRIMARY KEY (project_id, id);
 
+ALTER TABLE ONLY public.project_sprint_associations
+    ADD CONSTRAINT project_sprint_associations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.project_sprint_metrics
+    ADD CONSTRAINT project_sprint_metrics_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.project_workstreams
+    ADD CONSTRAINT project_workstreams_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.projects
     ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.reports
+    ADD CONSTRAINT reports_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.sprint_analyses
+    ADD CONSTRAINT sprint_analyses_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.sprint_queue_items
+    ADD CONSTRAINT sprint_queue_items_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.sprints
+    ADD CONSTRAINT sprints_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.task_dependencies
     ADD CONSTRAINT task_dependencies_pkey PRIMARY KEY (project_id, task_id, depends_on_id);
@@ -450,19 +700,69 @@ ALTER TABLE ONLY public.task_status_transitions
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT tasks_pkey PRIMARY KEY (project_id, id);
 
+ALTER TABLE ONLY public.team_capacities
+    ADD CONSTRAINT team_capacities_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.epics
     ADD CONSTRAINT uq_epics_project_id_key UNIQUE (project_id, key);
 
 ALTER TABLE ONLY public.features
     ADD CONSTRAINT uq_features_project_id_key UNIQUE (project_id, key);
 
+ALTER TABLE ONLY public.project_sprint_associations
+    ADD CONSTRAINT uq_project_sprint_associations_sprint_workstream UNIQUE (sprint_id, workstream_id);
+
+ALTER TABLE ONLY public.project_sprint_metrics
+    ADD CONSTRAINT uq_project_sprint_metrics_snapshot UNIQUE (sprint_id, workstream_id, snapshot_at);
+
+ALTER TABLE ONLY public.sprint_queue_items
+    ADD CONSTRAINT uq_sprint_queue_items_sprint_user_position UNIQUE (sprint_id, user_id, "position") DEFERRABLE;
+
+ALTER TABLE ONLY public.sprints
+    ADD CONSTRAINT uq_sprints_jira_sprint_id UNIQUE (jira_sprint_id);
+
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT uq_tasks_project_id_key UNIQUE (project_id, key);
+
+ALTER TABLE ONLY public.team_capacities
+    ADD CONSTRAINT uq_team_capacities_sprint_user UNIQUE (sprint_id, user_id);
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
 CREATE INDEX idx_features_project_epic ON public.features USING btree (project_id, epic_id);
+
+CREATE INDEX idx_project_sprint_associations_workstream ON public.project_sprint_associations USING btree (workstream_id);
+
+CREATE INDEX idx_project_sprint_metrics_workstream ON public.project_sprint_metrics USING btree (workstream_id, snapshot_at);
+
+CREATE INDEX idx_project_workstreams_jira_board ON public.project_workstreams USING btree (jira_board_id) WHERE (jira_board_id IS NOT NULL);
+
+CREATE INDEX idx_project_workstreams_project ON public.project_workstreams USING btree (project_id);
+
+CREATE INDEX idx_reports_created_by ON public.reports USING btree (created_by) WHERE (created_by IS NOT NULL);
+
+CREATE INDEX idx_reports_project ON public.reports USING btree (project_id) WHERE (project_id IS NOT NULL);
+
+CREATE INDEX idx_reports_sprint ON public.reports USING btree (sprint_id) WHERE (sprint_id IS NOT NULL);
+
+CREATE INDEX idx_sprint_analyses_discipline_breakdown ON public.sprint_analyses USING gin (discipline_breakdown jsonb_path_ops);
+
+CREATE INDEX idx_sprint_analyses_project ON public.sprint_analyses USING btree (project_id) WHERE (project_id IS NOT NULL);
+
+CREATE INDEX idx_sprint_analyses_sprint ON public.sprint_analyses USING btree (sprint_id, analysis_type);
+
+CREATE INDEX idx_sprint_analyses_team_count ON public.sprint_analyses USING btree ((((discipline_breakdown ->> 'team_count'::text))::integer));
+
+CREATE INDEX idx_sprint_queue_items_task ON public.sprint_queue_items USING btree (task_project_id, task_id) WHERE (task_id IS NOT NULL);
+
+CREATE INDEX idx_sprint_queue_items_user ON public.sprint_queue_items USING btree (user_id);
+
+CREATE INDEX idx_sprints_active ON public.sprints USING btree (start_date) WHERE (state = 'active'::text);
+
+CREATE INDEX idx_sprints_jira_board ON public.sprints USING btree (jira_board_id) WHERE (jira_board_id IS NOT NULL);
+
+CREATE INDEX idx_sprints_state_dates ON public.sprints USING btree (state, end_date, start_date);
 
 CREATE INDEX idx_task_dependencies_project_depends_on ON public.task_dependencies USING btree (project_id, depends_on_id);
 
@@ -488,7 +788,13 @@ CREATE INDEX idx_tasks_sprint ON public.tasks USING btree (sprint_id) WHERE (spr
 
 CREATE INDEX idx_tasks_status ON public.tasks USING btree (status);
 
+CREATE INDEX idx_team_capacities_user ON public.team_capacities USING btree (user_id);
+
 CREATE INDEX idx_users_settings ON public.users USING gin (settings jsonb_path_ops);
+
+CREATE UNIQUE INDEX uq_project_sprint_associations_primary ON public.project_sprint_associations USING btree (sprint_id) WHERE (association_type = 'primary'::text);
+
+CREATE UNIQUE INDEX uq_project_workstreams_active_project ON public.project_workstreams USING btree (project_id) WHERE is_active;
 
 CREATE UNIQUE INDEX uq_projects_key_lower ON public.projects USING btree (lower(key));
 
@@ -500,7 +806,21 @@ CREATE TRIGGER trg_epics_updated_at BEFORE UPDATE ON public.epics FOR EACH ROW E
 
 CREATE TRIGGER trg_features_updated_at BEFORE UPDATE ON public.features FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
+CREATE TRIGGER trg_project_sprint_associations_updated_at BEFORE UPDATE ON public.project_sprint_associations FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_project_sprint_metrics_active_association BEFORE INSERT OR UPDATE OF sprint_id, workstream_id ON public.project_sprint_metrics FOR EACH ROW EXECUTE FUNCTION public.project_sprint_metrics_require_active_association();
+
+CREATE TRIGGER trg_project_workstreams_updated_at BEFORE UPDATE ON public.project_workstreams FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
 CREATE TRIGGER trg_projects_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_reports_updated_at BEFORE UPDATE ON public.reports FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_sprint_analyses_updated_at BEFORE UPDATE ON public.sprint_analyses FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_sprint_queue_items_updated_at BEFORE UPDATE ON public.sprint_queue_items FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_sprints_updated_at BEFORE UPDATE ON public.sprints FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TRIGGER trg_task_dependencies_refuse_cycle BEFORE INSERT OR UPDATE ON public.task_dependencies FOR EACH ROW EXECUTE FUNCTION public.task_dependencies_refuse_cycle();
 
@@ -512,6 +832,8 @@ CREATE TRIGGER trg_tasks_status_change BEFORE INSERT OR UPDATE OF status ON publ
 
 CREATE TRIGGER trg_tasks_updated_at BEFORE UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
+CREATE TRIGGER trg_team_capacities_updated_at BEFORE UPDATE ON public.team_capacities FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
 CREATE TRIGGER trg_users_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 ALTER TABLE ONLY public.epics
@@ -519,6 +841,42 @@ ALTER TABLE ONLY public.epics
 
 ALTER TABLE ONLY public.features
     ADD CONSTRAINT fk_features_epic FOREIGN KEY (project_id, epic_id) REFERENCES public.epics(project_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.project_sprint_associations
+    ADD CONSTRAINT fk_project_sprint_associations_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.project_sprint_associations
+    ADD CONSTRAINT fk_project_sprint_associations_workstream FOREIGN KEY (workstream_id) REFERENCES public.project_workstreams(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.project_sprint_metrics
+    ADD CONSTRAINT fk_project_sprint_metrics_association FOREIGN KEY (sprint_id, workstream_id) REFERENCES public.project_sprint_associations(sprint_id, workstream_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.project_workstreams
+    ADD CONSTRAINT fk_project_workstreams_project FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.reports
+    ADD CONSTRAINT fk_reports_created_by FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.reports
+    ADD CONSTRAINT fk_reports_project FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.reports
+    ADD CONSTRAINT fk_reports_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.sprint_analyses
+    ADD CONSTRAINT fk_sprint_analyses_project FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.sprint_analyses
+    ADD CONSTRAINT fk_sprint_analyses_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.sprint_queue_items
+    ADD CONSTRAINT fk_sprint_queue_items_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.sprint_queue_items
+    ADD CONSTRAINT fk_sprint_queue_items_task FOREIGN KEY (task_project_id, task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.sprint_queue_items
+    ADD CONSTRAINT fk_sprint_queue_items_user FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.task_dependencies
     ADD CONSTRAINT fk_task_dependencies_depends_on FOREIGN KEY (project_id, depends_on_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
@@ -537,3 +895,12 @@ ALTER TABLE ONLY public.tasks
 
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT fk_tasks_project FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.tasks
+    ADD CONSTRAINT fk_tasks_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.team_capacities
+    ADD CONSTRAINT fk_team_capacities_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.team_capacities
+    ADD CONSTRAINT fk_team_capacities_user FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

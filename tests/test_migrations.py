@@ -27,7 +27,16 @@ WORKTRACK_TABLES = {
     "task_status_transitions",
     "task_history",
     "task_dependencies",
+    "sprints",
+    "sprint_analyses",
+    "project_workstreams",
+    "project_sprint_associations",
+    "project_sprint_metrics",
+    "reports",
+    "team_capacities",
+    "sprint_queue_items",
 }
+DATA_ONLY = {"0015_backfill_sprint_projects"}  # migrations that move data, not schema
 YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
 
 
@@ -115,7 +124,8 @@ def test_each_migration_rolls_back_on_its_own(empty_db_url: str) -> None:
         before = dump_schema(empty_db_url)
         assert migrations.apply(empty_db_url, 1) == [migration_id]
         after = dump_schema(empty_db_url)
-        assert after != before, f"{migration_id} changed nothing"
+        if migration_id not in DATA_ONLY:
+            assert after != before, f"{migration_id} changed nothing"
         assert migrations.rollback(empty_db_url, 1) == [migration_id]
         _assert_same(before, dump_schema(empty_db_url), f"schema after rolling back {migration_id}")
         migrations.apply(empty_db_url, 1)

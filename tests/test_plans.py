@@ -84,3 +84,60 @@ def test_input_artifact_filter_uses_the_gin_index(loaded: psycopg.Connection[Any
     loaded.execute("ANALYZE tasks")
     plan = _plan(loaded, sql.SQL("SELECT id FROM tasks WHERE inputs @> %(input)s::jsonb"), input='["PRD-7"]')
     assert "idx_tasks_inputs" in plan
+
+
+@pytest.fixture
+def sprint_data(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """5,000 sprints (a few active) with two analyses each, and 2,000 users; analyzed."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            """
+            INSERT INTO sprints (jira_sprint_id, name, state, start_date, end_date)
+            SELECT g, 'Sprint ' || g, CASE WHEN g % 500 = 0 THEN 'active' ELSE 'closed' END,
+                   date '2020-01-01' + g, date '2020-01-14' + g
+              FROM generate_series(1, 5000) g
+            """
+        )
+        conn.execute(
+            """
+            INSERT INTO sprint_analyses (sprint_id, analysis_type, discipline_breakdown)
+            SELECT s.id, kind, jsonb_build_object('team_count', s.id % 40, 'd' || (s.id % 300), 1)
+              FROM sprints s CROSS JOIN (VALUES ('velocity'), ('quality')) AS k (kind)
+            """
+        )
+        conn.execute(
+            "INSERT INTO users (email, username, settings) SELECT 'u' || g || '@x.org', 'u' || g,"
+            " jsonb_build_object('theme', 'theme-' || (g % 200)) FROM generate_series(1, 2000) g"
+        )
+        conn.execute("ANALYZE")
+        yield conn
+
+
+def test_active_sprints_use_the_partial_index(sprint_data: psycopg.Connection[Any]) -> None:
+    plan = _plan(sprint_data, sql.SQL("SELECT id FROM sprints WHERE state = 'active' ORDER BY start_date"))
+    assert "idx_sprints_active" in plan
+
+
+def test_discipline_breakdown_search_uses_the_gin_index(sprint_data: psycopg.Connection[Any]) -> None:
+    plan = _plan(
+        sprint_data,
+        sql.SQL("SELECT id FROM sprint_analyses WHERE discipline_breakdown @> %(d)s::jsonb"),
+        d='{"d7": 1}',
+    )
+    assert "idx_sprint_analyses_discipline_breakdown" in plan
+
+
+def test_team_count_uses_the_expression_index(sprint_data: psycopg.Connection[Any]) -> None:
+    plan = _plan(
+        sprint_data,
+        sql.SQL("SELECT id FROM sprint_analyses WHERE (discipline_breakdown ->> 'team_count')::int = %(n)s"),
+        n=39,
+    )
+    assert "idx_sprint_analyses_team_count" in plan
+
+
+def test_user_settings_search_uses_the_gin_index(sprint_data: psycopg.Connection[Any]) -> None:
+    plan = _plan(
+        sprint_data, sql.SQL("SELECT id FROM users WHERE settings @> %(s)s::jsonb"), s='{"theme": "theme-3"}'
+    )
+    assert "idx_users_settings" in plan

@@ -1,0 +1,6 @@
+-- Fail fast instead of queueing behind a long lock; cap any one statement.
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
+DROP TABLE IF EXISTS sprint_analyses;
+DROP TABLE IF EXISTS sprints;

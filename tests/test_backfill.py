@@ -1,0 +1,232 @@
+"""The sprint-side migrations on legacy data: backfill, idempotence, rollback, validation."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from service import migrations
+from service.migrations import known_migration_ids, migrations_dir
+from service.schema_dump import pg_binary
+
+BACKFILL = "0015_backfill_sprint_projects"
+TABLES = [
+    "projects",
+    "project_workstreams",
+    "project_sprint_associations",
+    "project_sprint_metrics",
+    "sprints",
+    "sprint_analyses",
+]
+
+
+def _apply_until(url: str, migration_id: str) -> None:
+    """Apply every migration before `migration_id`."""
+    migrations.apply(url, known_migration_ids().index(migration_id))
+
+
+def _legacy_rows(conn: psycopg.Connection[Any]) -> None:
+    sprints = [
+        # jira_sprint_id, name, state, start, end, board, jira_project_key
+        (101, "Alpha 1", "closed", "2026-01-05", "2026-01-18", 7, "ALPHA"),
+        (102, "Meta 1", "closed", "2026-01-05", "2026-01-18", 9, "alpha, BETA"),
+        (103, "Blank", "closed", "2026-01-05", "2026-01-18", 7, "   "),
+        (104, "No key", "future", None, None, None, None),
+        (105, "Beta 2", "active", "2026-01-19", "2026-02-01", 8, "Beta"),
+        (106, "Meta 2", "active", "2026-01-19", "2026-02-01", 9, " gamma ,, ALPHA,alpha"),
+        (107, "Bad key", "closed", "2026-01-05", "2026-01-18", 7, "1bad"),
+    ]
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO sprints (jira_sprint_id, name, state, start_date, end_date, jira_board_id,"
+            " jira_project_key) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            sprints,
+        )
+        cur.execute(
+            """
+            INSERT INTO sprint_analyses (sprint_id, analysis_type, total_story_points, completed_story_points,
+                                         total_issues, completed_issues, discipline_breakdown, created_at)
+            SELECT s.id, t.kind, 40, t.done, 10, 6, jsonb_build_object('team_count', 4, 'backend', 3),
+                   timestamptz '2026-01-20' + t.offs * interval '1 hour'
+              FROM sprints s
+             CROSS JOIN (VALUES ('velocity', 30, 1), ('quality', 20, 2)) AS t (kind, done, offs)
+            """
+        )
+
+
+def _snapshot(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
+    """Every row of the sprint-side tables, without updated_at (touched by the trigger)."""
+    return {
+        table: [
+            row[0]
+            for row in conn.execute(
+                sql.SQL("SELECT to_jsonb(t) - 'updated_at' FROM {} t ORDER BY id").format(
+                    sql.Identifier(table)
+                )
+            )
+        ]
+        for table in TABLES
+    }
+
+
+def _run_by_hand(url: str, name: str) -> None:
+    result = subprocess.run(
+        [
+            pg_binary("psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-f",
+            str(migrations_dir() / f"{name}.sql"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_backfill_derives_projects_workstreams_associations_and_metrics(empty_db_url: str) -> None:
+    _apply_until(empty_db_url, BACKFILL)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        _legacy_rows(conn)
+        before = _snapshot(conn)
+
+    assert migrations.apply(empty_db_url, 1) == [BACKFILL]
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        projects = conn.execute("SELECT key, name FROM projects ORDER BY key").fetchall()
+        assert projects == [("ALPHA", "ALPHA"), ("BETA", "BETA"), ("gamma", "gamma")]
+        workstreams = conn.execute(
+            "SELECT p.key, w.jira_board_id, w.is_active FROM project_workstreams w"
+            " JOIN projects p ON p.id = w.project_id ORDER BY p.key"
+        ).fetchall()
+        # ALPHA's sprints came from boards 7, 9, 9: the most frequent wins.
+        assert workstreams == [("ALPHA", 9, True), ("BETA", 8, True), ("gamma", 9, True)]
+        associations = conn.execute(
+            """
+            SELECT s.jira_sprint_id, p.key, a.association_type
+              FROM project_sprint_associations a
+              JOIN sprints s ON s.id = a.sprint_id
+              JOIN project_workstreams w ON w.id = a.workstream_id JOIN projects p ON p.id = w.project_id
+             ORDER BY 1, 3, 2
+            """
+        ).fetchall()
+        assert associations == [
+            (101, "ALPHA", "primary"),
+            (102, "ALPHA", "primary"),
+            (102, "BETA", "secondary"),
+            (105, "BETA", "primary"),
+            (106, "gamma", "primary"),
+            (106, "ALPHA", "secondary"),
+        ]
+        analyses = conn.execute(
+            "SELECT s.jira_sprint_id, count(*), min(p.key), count(a.project_id) FROM sprint_analyses a"
+            " JOIN sprints s ON s.id = a.sprint_id LEFT JOIN projects p ON p.id = a.project_id"
+            " GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        assert analyses == [
+            (101, 2, "ALPHA", 2),
+            (102, 2, "ALPHA", 2),
+            (103, 2, None, 0),
+            (104, 2, None, 0),
+            (105, 2, "BETA", 2),
+            (106, 2, "gamma", 2),
+            (107, 2, None, 0),
+        ]
+        metrics = conn.execute(
+            """
+            SELECT s.jira_sprint_id, p.key, m.story_points_total, m.story_points_completed,
+                   m.completion_percent, m.snapshot_at = s.end_date::timestamptz
+              FROM project_sprint_metrics m
+              JOIN sprints s ON s.id = m.sprint_id
+              JOIN project_workstreams w ON w.id = m.workstream_id JOIN projects p ON p.id = w.project_id
+             ORDER BY 1
+            """
+        ).fetchall()
+        # From each sprint's latest analysis (quality: 20 of 40 points).
+        assert [(r[0], r[1], float(r[2]), float(r[3]), float(r[4]), r[5]) for r in metrics] == [
+            (101, "ALPHA", 40.0, 20.0, 50.0, True),
+            (102, "ALPHA", 40.0, 20.0, 50.0, True),
+            (105, "BETA", 40.0, 20.0, 50.0, True),
+            (106, "gamma", 40.0, 20.0, 50.0, True),
+        ]
+        after = _snapshot(conn)
+
+    _run_by_hand(empty_db_url, BACKFILL)  # a second run changes nothing
+    with psycopg.connect(empty_db_url) as conn:
+        assert _snapshot(conn) == after
+
+    assert migrations.rollback(empty_db_url, 1) == [BACKFILL]
+    with psycopg.connect(empty_db_url) as conn:
+        assert _snapshot(conn) == before
+
+
+def test_the_rollback_refuses_to_drop_projects_that_now_hold_work(empty_db_url: str) -> None:
+    _apply_until(empty_db_url, BACKFILL)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        _legacy_rows(conn)
+    migrations.apply(empty_db_url, 1)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tasks (project_id, key, title) SELECT id, 'T-1', 'real work' FROM projects"
+            " WHERE key = 'BETA'"
+        )
+    with pytest.raises(migrations.MigrationFailed, match="now hold epics or tasks"):
+        migrations.rollback(empty_db_url, 1)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (1,)
+
+
+def test_validation_clears_task_sprints_that_name_no_sprint(empty_db_url: str) -> None:
+    _apply_until(empty_db_url, "0013_link_sprints_to_projects")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO projects (key, name) VALUES ('p', 'P')")
+        conn.execute(
+            "INSERT INTO tasks (project_id, key, title, sprint_id) SELECT id, 'T-1', 'x', 999 FROM projects"
+        )
+    migrations.apply(empty_db_url)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT sprint_id FROM tasks").fetchone() == (None,)
+
+
+def test_after_a_full_apply_no_constraint_is_unvalidated_and_no_index_invalid(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        unvalidated = conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint c"
+            " JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public' AND NOT c.convalidated"
+        ).fetchall()
+        invalid = conn.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND NOT i.indisvalid"
+        ).fetchall()
+    assert unvalidated == []
+    assert invalid == []
+
+
+def test_the_index_migration_recovers_from_a_failed_concurrent_build(empty_db_url: str) -> None:
+    _apply_until(empty_db_url, "0014_sprint_indexes")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        if not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+            pytest.skip("marking an index INVALID by hand needs a superuser")
+        # What a failed CREATE INDEX CONCURRENTLY leaves behind: an INVALID index of the same name.
+        conn.execute("CREATE INDEX idx_sprints_active ON sprints (id)")
+        conn.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'idx_sprints_active'::regclass"
+        )
+    migrations.apply(empty_db_url, 1)
+    with psycopg.connect(empty_db_url) as conn:
+        row = conn.execute(
+            "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " WHERE indexrelid = 'idx_sprints_active'::regclass"
+        ).fetchone()
+    assert row is not None
+    assert row[0] is True
+    assert "WHERE (state = 'active'::text)" in row[1]
