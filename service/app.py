@@ -28,7 +28,7 @@ from service.errors import (
     unexpected_error_handler,
 )
 from service.migrations import known_migration_ids
-from service.routes import epics, projects, queue, tasks
+from service.routes import epics, planning, projects, queue, sprints, tasks, workstreams
 
 log = logging.getLogger("worktrack.access")
 
@@ -115,7 +115,15 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
         finally:
             await pool.close()
 
-    endpoints = [*projects.ENDPOINTS, *epics.ENDPOINTS, *queue.ENDPOINTS, *tasks.ENDPOINTS]
+    endpoints = [
+        *projects.ENDPOINTS,
+        *epics.ENDPOINTS,
+        *queue.ENDPOINTS,
+        *tasks.ENDPOINTS,
+        *sprints.ENDPOINTS,
+        *workstreams.ENDPOINTS,
+        *planning.ENDPOINTS,
+    ]
     document = openapi.build(endpoints)
 
     async def openapi_json(request: Request) -> Response:

@@ -109,6 +109,47 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
     "chk_task_dependencies_not_self": (Unprocessable, None, "a task cannot depend on itself"),
     "fk_tasks_feature": (NotFound, "feature", "the feature does not exist in this project"),
     "fk_tasks_assignee": (NotFound, "assignee", "no user has this id"),
+    "fk_tasks_sprint": (NotFound, "sprint", "no sprint has this id"),
+    "uq_users_email_lower": (Conflict, "email", "a user with this email already exists (emails ignore case)"),
+    "uq_users_jira_account_id": (Conflict, "jira_account_id", "a user with this Jira account already exists"),
+    "uq_sprints_jira_sprint_id": (
+        Conflict,
+        "jira_sprint_id",
+        "a sprint with this Jira sprint id already exists",
+    ),
+    "chk_sprints_dates_in_order": (Unprocessable, "end_date", "the sprint ends before it starts"),
+    "fk_sprint_analyses_project": (NotFound, "project", "the project does not exist"),
+    "fk_reports_project": (NotFound, "project", "the project does not exist"),
+    "fk_reports_sprint": (NotFound, "sprint_id", "no sprint has this id"),
+    "fk_reports_created_by": (NotFound, "created_by", "no user has this id"),
+    "uq_project_workstreams_active_project": (
+        Conflict,
+        "is_active",
+        "the project already has an active workstream",
+    ),
+    "uq_project_sprint_associations_primary": (
+        Conflict,
+        "association_type",
+        "the sprint already has a primary workstream",
+    ),
+    "fk_project_sprint_associations_workstream": (NotFound, None, "no workstream has this id"),
+    "fk_project_sprint_metrics_association": (
+        Conflict,
+        "workstream_id",
+        "the workstream takes no part in this sprint",
+    ),
+    "fk_project_sprint_metrics_active_association": (
+        Conflict,
+        "workstream_id",
+        "the workstream takes no active part in this sprint",
+    ),
+    "fk_team_capacities_user": (NotFound, None, "no user has this id"),
+    "fk_sprint_queue_items_user": (NotFound, "user_id", "no user has this id"),
+    "uq_sprint_queue_items_sprint_user_position": (
+        Conflict,
+        "position",
+        "that position in the person's queue is taken",
+    ),
 }
 
 
@@ -125,6 +166,10 @@ def translate(exc: psycopg.Error) -> ApiError:
     diag.message_detail may hold row values: it is logged, never sent.
     """
     constraint = exc.diag.constraint_name
+    if isinstance(exc, errors.ForeignKeyViolation) and (exc.diag.message_primary or "").startswith(
+        "update or delete"
+    ):  # deleting a row that others still point at
+        return Conflict(f"other rows still refer to it ({_rule_in_words(constraint or 'foreign key')})")
     if constraint in CONSTRAINT_ERRORS:
         kind, field, message = CONSTRAINT_ERRORS[constraint]
         if constraint == "chk_tasks_status_transition" and exc.diag.message_primary:

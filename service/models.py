@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -268,3 +268,183 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[dict[str, Any]] | None = None
+
+
+# --- the sprint side ----------------------------------------------------------------
+
+SprintState = Literal["future", "active", "closed"]
+Points = Annotated[float, Field(ge=0, le=99_999_999.99, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
+
+
+class UserCreate(Body):
+    email: Email
+    username: ShortText
+    full_name: ShortText | None = None
+    jira_account_id: ShortText | None = None
+    is_active: bool = True
+    is_superuser: bool = False
+    settings: Metadata = Field(default_factory=dict)
+
+
+class UserPatch(Patch):
+    NOT_NULL = frozenset({"email", "username", "is_active", "is_superuser", "settings"})
+    email: Email | None = None
+    username: ShortText | None = None
+    full_name: ShortText | None = None
+    jira_account_id: ShortText | None = None
+    is_active: bool | None = None
+    is_superuser: bool | None = None
+    settings: Metadata | None = None
+
+
+class SprintCreate(Body):
+    jira_sprint_id: JiraId
+    name: Title
+    state: SprintState = "future"
+    start_date: date | None = None
+    end_date: date | None = None
+    goal: Text | None = None
+    jira_board_id: JiraId | None = None
+    jira_project_key: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class SprintPatch(Patch):
+    NOT_NULL = frozenset({"name", "state"})
+    name: Title | None = None
+    state: SprintState | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    goal: Text | None = None
+    jira_board_id: JiraId | None = None
+    jira_project_key: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class AnalysisCreate(Body):
+    analysis_type: ShortText
+    project: ProjectKey | None = None
+    total_story_points: Points = 0
+    completed_story_points: Points = 0
+    total_issues: Count = 0
+    completed_issues: Count = 0
+    discipline_breakdown: Metadata = Field(default_factory=dict)
+    issue_details: list[Any] = Field(default_factory=list, max_length=10_000)
+
+
+class WorkstreamCreate(Body):
+    project: ProjectKey
+    name: Title
+    jira_board_id: JiraId | None = None
+    jira_board_name: ShortText | None = None
+    workstream_type: Literal["standard", "epic", "initiative"] = "standard"
+    category: ShortText | None = None
+    is_active: bool = True
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class WorkstreamPatch(Patch):
+    NOT_NULL = frozenset({"name", "workstream_type", "is_active", "metadata"})
+    name: Title | None = None
+    jira_board_id: JiraId | None = None
+    jira_board_name: ShortText | None = None
+    workstream_type: Literal["standard", "epic", "initiative"] | None = None
+    category: ShortText | None = None
+    is_active: bool | None = None
+    metadata: Metadata | None = None
+
+
+class AssociationPut(Body):
+    association_type: Literal["primary", "secondary", "dependency"] = "primary"
+    expected_story_points: Points | None = None
+    actual_story_points: Points | None = None
+    priority: Annotated[int, Field(ge=1, le=1000)] | None = None
+    is_active: bool = True
+
+
+class MetricCreate(Body):
+    workstream_id: RowId
+    snapshot_at: datetime | None = None
+    issues_total: Count = 0
+    issues_completed: Count = 0
+    issues_blocked: Count = 0
+    bugs: Count = 0
+    story_points_total: Points = 0
+    story_points_completed: Points = 0
+    completion_percent: Percent | None = None
+    velocity: Points | None = None
+    burndown_rate: (
+        Annotated[float, Field(ge=-99_999_999.99, le=99_999_999.99, allow_inf_nan=False)] | None
+    ) = None
+    scope_added_points: Points = 0
+    scope_removed_points: Points = 0
+    team_size: Count | None = None
+    capacity_utilization: Percent | None = None
+    discipline_breakdown: Metadata = Field(default_factory=dict)
+    status_breakdown: Metadata = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ReportCreate(Body):
+    report_type: ShortText
+    title: Title
+    sprint_id: RowId | None = None
+    project: ProjectKey | None = None
+    created_by: RowId | None = None
+    parameters: Metadata = Field(default_factory=dict)
+    content: Metadata = Field(default_factory=dict)
+
+
+class CapacityPut(Body):
+    capacity_points: Points = 0
+    allocated_points: Points = 0
+
+
+class QueueItemCreate(Body):
+    user_id: RowId
+    position: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    project: ProjectKey | None = None
+    task: TaskKey | None = None
+    notes: Text | None = None
+
+
+class UserListQuery(PageQuery):
+    is_active: bool | None = None
+    settings: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+        None, description="a JSON object the settings must contain"
+    )
+
+
+class SprintListQuery(PageQuery):
+    state: SprintState | None = None
+    project: ProjectKey | None = None
+    board: JiraId | None = None
+
+
+class WorkstreamListQuery(PageQuery):
+    project: ProjectKey | None = None
+    board: JiraId | None = None
+    is_active: bool | None = None
+
+
+class AnalysisListQuery(Query):
+    type: ShortText | None = None
+
+
+class MetricListQuery(Query):
+    workstream_id: RowId | None = None
+
+
+class ReportListQuery(PageQuery):
+    sprint_id: RowId | None = None
+    type: ShortText | None = None
+
+
+class QueueListQuery(Query):
+    user_id: RowId | None = None
+
+
+class SprintReportQuery(Query):
+    velocity_sprints: Annotated[int, Field(ge=1, le=20)] = 3

@@ -20,6 +20,23 @@ _COMMON_ERRORS = {
     "503": "the database is unavailable or timed out (see Retry-After)",
 }
 _FREE_OBJECTS: dict[str, dict[str, Any]] = {
+    "row": {"type": "object", "description": "the row, its columns as fields", "required": ["id"]},
+    "report": {
+        "type": "object",
+        "required": [
+            "sprint",
+            "commitment",
+            "completed",
+            "scope_change",
+            "completion",
+            "carry_over",
+            "cycle_time_hours",
+            "lead_time_hours",
+            "burndown",
+            "velocity",
+            "previous_sprint",
+        ],
+    },
     "export": {
         "type": "object",
         "required": ["project", "epics", "features", "tasks", "dependencies", "history"],
@@ -54,10 +71,11 @@ def _response_schema(components: _Components, shape: Any) -> dict[str, Any] | No
     if isinstance(shape, str):
         return _FREE_OBJECTS[shape]
     if isinstance(shape, list):  # a page: {"items": [...], "next": cursor | null}
+        item = _FREE_OBJECTS[shape[0]] if isinstance(shape[0], str) else components.ref(shape[0])
         return {
             "type": "object",
             "properties": {
-                "items": {"type": "array", "items": components.ref(shape[0])},
+                "items": {"type": "array", "items": item},
                 "next": {"type": ["string", "null"]},
             },
             "required": ["items", "next"],
@@ -67,8 +85,15 @@ def _response_schema(components: _Components, shape: Any) -> dict[str, Any] | No
 
 def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-        for name in re.findall(r"{(\w+)}", endpoint.path)
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+            if convertor == "int"
+            else {"type": "string", "minLength": 1},
+        }
+        for name, convertor in re.findall(r"{(\w+)(?::(\w+))?}", endpoint.path)
     ]
     if endpoint.query is not None:
         schema = endpoint.query.model_json_schema(ref_template=_REF)
@@ -108,6 +133,11 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
     return operation
 
 
+def openapi_path(path: str) -> str:
+    """/sprints/{sprint_id:int} -> /sprints/{sprint_id}"""
+    return re.sub(r"{(\w+):\w+}", r"{\1}", path)
+
+
 def build(endpoints: list[Endpoint]) -> dict[str, Any]:
     components = _Components()
     components.ref(Problem)
@@ -131,7 +161,8 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
         },
     }
     for endpoint in endpoints:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(components, endpoint)
+        path = openapi_path(endpoint.path)
+        paths.setdefault(path, {})[endpoint.method.lower()] = _operation(components, endpoint)
     return {
         "openapi": "3.1.0",
         "info": {

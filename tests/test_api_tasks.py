@@ -26,12 +26,19 @@ def api(client: TestClient) -> TestClient:
     return client
 
 
+def _sprint(client: TestClient, jira_sprint_id: int) -> int:
+    response = client.post("/sprints", json={"jira_sprint_id": jira_sprint_id, "name": f"Sprint {jira_sprint_id}"})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
 def _keys(response: Any) -> list[str]:
     assert response.status_code == 200, response.text
     return [task["key"] for task in response.json()["items"]]
 
 
 def test_create_and_read_a_task_with_every_field(api: TestClient) -> None:
+    sprint = _sprint(api, 12)
     payload = {
         "key": "T-E01-F01-001",
         "title": "Write the index",
@@ -44,7 +51,7 @@ def test_create_and_read_a_task_with_every_field(api: TestClient) -> None:
         "expected_outputs": ["CODE-1"],
         "context_notes": "see PRD",
         "feature": "E01-F01",
-        "sprint": 12,
+        "sprint": sprint,
         "story_points": 3.5,
         "metadata": {"source": "import"},
         "blocked_reason": "waiting for review",
@@ -129,6 +136,7 @@ def test_bulk_create_is_all_or_none(api: TestClient) -> None:
 
 
 def test_list_filters(api: TestClient) -> None:
+    sprint = _sprint(api, 4)
     api.post(
         "/projects/alpha/tasks/bulk",
         json=[
@@ -147,7 +155,7 @@ def test_list_filters(api: TestClient) -> None:
                 "agent_type": "reviewer",
                 "priority": 3,
                 "status": "blocked",
-                "sprint": 4,
+                "sprint": sprint,
             },
             {"key": "T-3", "title": "Ship", "agent_type": "coder", "priority": 5, "inputs": ["PRD-007"]},
         ],
@@ -160,7 +168,7 @@ def test_list_filters(api: TestClient) -> None:
     assert _keys(api.get(tasks, params={"priority_min": 4, "priority_max": 8})) == ["T-3"]
     assert _keys(api.get(tasks, params={"feature": "E01-F01"})) == ["T-1"]
     assert _keys(api.get(tasks, params={"epic": "E01"})) == ["T-1"]
-    assert _keys(api.get(tasks, params={"sprint": 4})) == ["T-2"]
+    assert _keys(api.get(tasks, params={"sprint": sprint})) == ["T-2"]
     assert _keys(api.get(tasks, params={"input": "PRD-006"})) == ["T-1"]
     assert _keys(api.get(tasks, params={"q": "parse"})) == ["T-1", "T-2"]
     assert _keys(api.get(tasks, params={"q": "100%"})) == ["T-2"]
@@ -209,16 +217,17 @@ def test_keyset_pagination_returns_every_row_once_while_rows_arrive(api: TestCli
 
 
 def test_patch_changes_only_the_fields_sent(api: TestClient) -> None:
+    sprint = _sprint(api, 3)
     api.post(
         "/projects/alpha/tasks", json={"key": "T-1", "title": "x", "description": "d", "feature": "E01-F01"}
     )
-    patched = api.patch("/projects/alpha/tasks/T-1", json={"priority": 2, "description": None, "sprint": 3})
+    patched = api.patch("/projects/alpha/tasks/T-1", json={"priority": 2, "description": None, "sprint": sprint})
     assert patched.status_code == 200
     task = patched.json()
     assert (task["priority"], task["description"], task["sprint"], task["title"], task["feature"]) == (
         2,
         None,
-        3,
+        sprint,
         "x",
         "E01-F01",
     )

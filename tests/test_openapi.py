@@ -19,6 +19,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from service.database import with_database
+from service.openapi import openapi_path
 from tests.conftest import CloneFactory
 
 EXAMPLES = int(os.environ.get("WORKTRACK_SCHEMATHESIS_EXAMPLES", "30"))
@@ -29,7 +30,7 @@ def test_every_route_is_described(client: TestClient) -> None:
     assert document["openapi"].startswith("3.1")
     described = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
     served = {
-        (route.path, method)
+        (openapi_path(route.path), method)
         for route in client.app.routes  # type: ignore[attr-defined]
         if isinstance(route, Route) and route.path != "/openapi.json"
         for method in (route.methods or set()) - {"HEAD"}

@@ -1,0 +1,85 @@
+"""Sprints, their analyses and their computed report: sql/queries/sprints.sql, report.sql."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from service import queries
+from service.db import fetch_text, fetch_value
+
+Conn = AsyncConnection[tuple[Any, ...]]
+_Q = queries.load("sprints")
+_INSERT, _GET, _EXISTS, _LIST = _Q["sprint_insert"], _Q["sprint_get"], _Q["sprint_exists"], _Q["sprint_list"]
+_UPDATE, _DELETE = _Q["sprint_update"], _Q["sprint_delete"]
+_ANALYSIS_INSERT, _ANALYSIS_LIST = _Q["analysis_insert"], _Q["analysis_list"]
+_REPORT = queries.load("report")["sprint_report"]
+
+
+async def insert(conn: Conn, **fields: Any) -> str:
+    return str(await fetch_value(conn, _INSERT, **fields))
+
+
+async def get(conn: Conn, *, id: int) -> str | None:
+    return await fetch_text(conn, _GET, id=id)
+
+
+async def exists(conn: Conn, *, id: int) -> bool:
+    return bool(await fetch_value(conn, _EXISTS, id=id))
+
+
+async def page(
+    conn: Conn, *, after_id: int, limit: int, state: str | None, project: str | None, board: int | None
+) -> str:
+    return str(
+        await fetch_value(
+            conn,
+            _LIST,
+            prepare=False,
+            after_id=after_id,
+            limit=limit,
+            state=state,
+            project=project,
+            board=board,
+        )
+    )
+
+
+async def update(conn: Conn, *, id: int, patch: dict[str, Any]) -> str | None:
+    return await fetch_text(conn, _UPDATE, id=id, patch=Jsonb(patch))
+
+
+async def delete(conn: Conn, *, id: int) -> bool:
+    return await fetch_value(conn, _DELETE, id=id) is not None
+
+
+async def add_analysis(
+    conn: Conn,
+    *,
+    sprint_id: int,
+    discipline_breakdown: dict[str, Any],
+    issue_details: list[Any],
+    **fields: Any,
+) -> str:
+    return str(
+        await fetch_value(
+            conn,
+            _ANALYSIS_INSERT,
+            sprint_id=sprint_id,
+            discipline_breakdown=Jsonb(discipline_breakdown),
+            issue_details=Jsonb(issue_details),
+            **fields,
+        )
+    )
+
+
+async def analyses(conn: Conn, *, sprint_id: int, analysis_type: str | None) -> str | None:
+    return await fetch_text(
+        conn, _ANALYSIS_LIST, prepare=False, sprint_id=sprint_id, analysis_type=analysis_type
+    )
+
+
+async def report(conn: Conn, *, sprint_id: int, velocity_sprints: int) -> str | None:
+    return await fetch_text(conn, _REPORT, sprint_id=sprint_id, velocity_sprints=velocity_sprints)

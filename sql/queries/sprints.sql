@@ -1,0 +1,73 @@
+-- name: sprint_insert :one
+INSERT INTO sprints AS s (jira_sprint_id, name, state, start_date, end_date, goal, jira_board_id,
+                          jira_project_key)
+VALUES (%(jira_sprint_id)s, %(name)s, %(state)s, %(start_date)s, %(end_date)s, %(goal)s, %(jira_board_id)s,
+        %(jira_project_key)s)
+RETURNING row_to_json(s)::text;
+
+-- name: sprint_get :one
+SELECT row_to_json(s)::text FROM sprints s WHERE s.id = %(id)s;
+
+-- name: sprint_exists :one
+SELECT EXISTS (SELECT 1 FROM sprints WHERE id = %(id)s);
+
+-- name: sprint_list :one
+-- A page of sprints in id order: by state (idx_sprints_state_dates), board
+-- (idx_sprints_jira_board) or project (the sprints one of its workstreams is in).
+WITH page AS (
+    SELECT s.id FROM sprints s
+     WHERE s.id > %(after_id)s
+       AND (%(state)s::text IS NULL OR s.state = %(state)s)
+       AND (%(board)s::bigint IS NULL OR s.jira_board_id = %(board)s)
+       AND (%(project)s::text IS NULL OR EXISTS (
+                SELECT 1 FROM project_sprint_associations a
+                  JOIN project_workstreams w ON w.id = a.workstream_id
+                  JOIN projects p ON p.id = w.project_id
+                 WHERE a.sprint_id = s.id AND lower(p.key) = lower(%(project)s)))
+     ORDER BY s.id
+     LIMIT %(limit)s + 1
+), numbered AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS n FROM page
+)
+SELECT json_build_object(
+    'items', coalesce(json_agg(row_to_json(s) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
+    'next', max(api_cursor(s.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
+                SELECT 1 FROM numbered later WHERE later.n > %(limit)s)))::text
+  FROM numbered JOIN sprints s ON s.id = numbered.id;
+
+-- name: sprint_update :one
+UPDATE sprints s
+   SET (name, state, start_date, end_date, goal, jira_board_id, jira_project_key) =
+       (SELECT r.name, r.state, r.start_date, r.end_date, r.goal, r.jira_board_id, r.jira_project_key
+          FROM jsonb_populate_record(s, %(patch)s::jsonb) r)
+ WHERE s.id = %(id)s
+RETURNING row_to_json(s)::text;
+
+-- name: sprint_delete :one
+-- Delete a sprint; its analyses, associations, metrics, capacities and reports
+-- go with it, but not while it has queue items (fk_sprint_queue_items_sprint).
+DELETE FROM sprints WHERE id = %(id)s RETURNING id;
+
+-- name: analysis_insert :one
+INSERT INTO sprint_analyses AS a (sprint_id, project_id, analysis_type, total_story_points,
+                                  completed_story_points, total_issues, completed_issues,
+                                  discipline_breakdown, issue_details)
+SELECT %(sprint_id)s,
+       CASE WHEN %(project)s::text IS NOT NULL
+            THEN coalesce((SELECT id FROM projects WHERE lower(key) = lower(%(project)s)), -1) END,
+       %(analysis_type)s, %(total_story_points)s, %(completed_story_points)s, %(total_issues)s,
+       %(completed_issues)s, %(discipline_breakdown)s, %(issue_details)s
+RETURNING row_to_json(a)::text;
+
+-- name: analysis_list :one
+-- A sprint's analyses (idx_sprint_analyses_sprint), optionally of one type; no
+-- row at all when the sprint does not exist.
+SELECT json_build_object(
+    'items', coalesce((SELECT json_agg(row_to_json(a) ORDER BY a.id)
+                         FROM sprint_analyses a
+                        WHERE a.sprint_id = s.id
+                          AND (%(analysis_type)s::text IS NULL OR a.analysis_type = %(analysis_type)s)),
+                      '[]'::json),
+    'next', NULL)::text
+  FROM sprints s
+ WHERE s.id = %(sprint_id)s;
