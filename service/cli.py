@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from service import database, migrations
 from service.config import ConfigError
@@ -43,6 +44,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _init_db(url)
     else:
         database.check_connection(url)
+    if args.demo:
+        from service import seed
+
+        if seed.is_empty(url):
+            seed.seed_demo(url)
+            _say("seeded demo data")
     _say(f"serving on http://{args.host}:{args.port} (database: {database.redact(url)}, {source})")
     # Workers import the app themselves and find the database through this variable.
     os.environ["DATABASE_URL"] = url
@@ -69,6 +76,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from service import seed
+
+    url, _ = database.resolve_database_url()
+    seed.seed_demo(url, show_progress=sys.stderr.isatty())
+    _say("demo data is in place")
+    return 0
+
+
+def cmd_import_legacy(args: argparse.Namespace) -> int:
+    from service import legacy
+
+    url, _ = database.resolve_database_url()
+    reports = legacy.import_files(url, users=args.users, sprints=args.sprints)
+    for report in reports:
+        print(report.summary())
+        for line, reason in report.rejected:
+            print(f"  {report.path}:{line}: rejected: {reason}")
+    return 0
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
@@ -120,7 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not create the database or apply migrations (when DBAs migrate)",
     )
+    serve.add_argument("--demo", action="store_true", help="seed demo data into an empty database first")
     serve.set_defaults(func=cmd_serve)
+
+    seed = sub.add_parser("seed", help="load demo data (safe to run twice)")
+    seed.add_argument("--demo", action="store_true", required=True, help="the demo data set")
+    seed.set_defaults(func=cmd_seed)
+
+    legacy = sub.add_parser("import-legacy", help="upsert legacy users and sprints from CSV files")
+    legacy.add_argument("--users", type=Path, help="CSV: email,username,full_name,jira_account_id,is_active")
+    legacy.add_argument(
+        "--sprints",
+        type=Path,
+        help="CSV: jira_sprint_id,name,state,start_date,end_date,goal,jira_board_id,jira_project_key",
+    )
+    legacy.set_defaults(func=cmd_import_legacy)
 
     init_db = sub.add_parser("init-db", help="create the database if missing, then migrate")
     init_db.set_defaults(func=cmd_init_db)

@@ -27,7 +27,9 @@ def api(client: TestClient) -> TestClient:
 
 
 def _sprint(client: TestClient, jira_sprint_id: int) -> int:
-    response = client.post("/sprints", json={"jira_sprint_id": jira_sprint_id, "name": f"Sprint {jira_sprint_id}"})
+    response = client.post(
+        "/sprints", json={"jira_sprint_id": jira_sprint_id, "name": f"Sprint {jira_sprint_id}"}
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
@@ -221,7 +223,9 @@ def test_patch_changes_only_the_fields_sent(api: TestClient) -> None:
     api.post(
         "/projects/alpha/tasks", json={"key": "T-1", "title": "x", "description": "d", "feature": "E01-F01"}
     )
-    patched = api.patch("/projects/alpha/tasks/T-1", json={"priority": 2, "description": None, "sprint": sprint})
+    patched = api.patch(
+        "/projects/alpha/tasks/T-1", json={"priority": 2, "description": None, "sprint": sprint}
+    )
     assert patched.status_code == 200
     task = patched.json()
     assert (task["priority"], task["description"], task["sprint"], task["title"], task["feature"]) == (

@@ -60,6 +60,7 @@ WITH sprint AS (
             SELECT DISTINCT ON (ms.workstream_id) ms.story_points_total, ms.story_points_completed
               FROM project_sprint_metrics ms
              WHERE ms.sprint_id = %(sprint_id)s AND ms.snapshot_at < (d.day + 1)::timestamptz
+               AND d.day <= current_date  -- days still ahead have no actuals, only the ideal line
              ORDER BY ms.workstream_id, ms.snapshot_at DESC) m ON true
      GROUP BY d.day, d.i, d.n
 ), final_snapshots AS (  -- each sprint's last snapshot of each workstream
