@@ -166,9 +166,10 @@ def translate(exc: psycopg.Error) -> ApiError:
     diag.message_detail may hold row values: it is logged, never sent.
     """
     constraint = exc.diag.constraint_name
-    if isinstance(exc, errors.ForeignKeyViolation) and (exc.diag.message_primary or "").startswith(
-        "update or delete"
-    ):  # deleting a row that others still point at
+    if isinstance(exc, errors.RestrictViolation) or (
+        isinstance(exc, errors.ForeignKeyViolation)
+        and (exc.diag.message_primary or "").startswith("update or delete")
+    ):  # deleting a row that others still point at (PostgreSQL 18 says RESTRICT with 23001)
         return Conflict(f"other rows still refer to it ({_rule_in_words(constraint or 'foreign key')})")
     if constraint in CONSTRAINT_ERRORS:
         kind, field, message = CONSTRAINT_ERRORS[constraint]
@@ -180,7 +181,7 @@ def translate(exc: psycopg.Error) -> ApiError:
         return Conflict(f"already exists ({_rule_in_words(constraint or 'unique')})")
     if isinstance(exc, errors.ForeignKeyViolation):
         return NotFound(f"a referenced row does not exist ({_rule_in_words(constraint or 'foreign key')})")
-    if isinstance(exc, errors.CheckViolation | errors.IntegrityConstraintViolation):
+    if isinstance(exc, psycopg.IntegrityError):  # check, exclusion, or a rule raised by a trigger
         return Unprocessable(f"the change breaks the rule: {_rule_in_words(constraint or 'check')}")
     if isinstance(exc, errors.NotNullViolation):
         return Unprocessable(f"{exc.diag.column_name or 'a field'} may not be null")
