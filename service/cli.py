@@ -99,6 +99,13 @@ def cmd_import_legacy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from service import doctor
+
+    url, _ = database.resolve_database_url()
+    return doctor.run(url, as_json=args.json)
+
+
 def cmd_init_db(args: argparse.Namespace) -> int:
     url, _ = database.resolve_database_url()
     _init_db(url)
@@ -175,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--all", action="store_true", help="rollback: every migration")
     migrate.set_defaults(func=cmd_migrate)
 
+    doctor = sub.add_parser(
+        "doctor", help="check the database: exit 0 healthy, 1 problems, 2 could not check"
+    )
+    doctor.add_argument("--json", action="store_true", help="findings as JSON")
+    doctor.set_defaults(func=cmd_doctor)
+
     # Listed for --help; main() hands `bench` and its own options to service.bench.
     sub.add_parser("bench", help="measure queries and HTTP on a scratch database (bench --help)")
     return parser
@@ -189,16 +202,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("yoyo").setLevel(logging.WARNING)  # the CLI prints what it applied
-    return _guarded(lambda: int(args.func(args)))
+    return _guarded(lambda: int(args.func(args)), checking=args.command == "doctor")
 
 
-def _guarded(command: Callable[[], int]) -> int:
-    """Run a command; the errors a user can cause end in one line, not a traceback."""
+def _guarded(command: Callable[[], int], *, checking: bool = False) -> int:
+    """Run a command; the errors a user can cause end in one line, not a traceback.
+
+    Commands that check (doctor) exit 2 when they could not check at all.
+    """
     try:
         return command()
     except (ConfigError, DatabaseUnavailable, MigrationFailed) as exc:
         print(f"worktrack: error: {exc}", file=sys.stderr)
-        return 1
+        return 2 if checking else 1
     except KeyboardInterrupt:
         return 130
 
