@@ -106,6 +106,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor.run(url, as_json=args.json)
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from service import maintain
+
+    url, _ = database.resolve_database_url()
+    return maintain.run(url, args.action)
+
+
 def cmd_init_db(args: argparse.Namespace) -> int:
     url, _ = database.resolve_database_url()
     _init_db(url)
@@ -188,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="findings as JSON")
     doctor.set_defaults(func=cmd_doctor)
 
+    maintain = sub.add_parser("maintain", help="upkeep that is safe while the API serves")
+    maintain.add_argument("action", choices=["analyze", "vacuum", "reclaim-leases", "reindex-invalid"])
+    maintain.set_defaults(func=cmd_maintain)
+
     # Listed for --help; main() hands `bench` and its own options to service.bench.
     sub.add_parser("bench", help="measure queries and HTTP on a scratch database (bench --help)")
     return parser
@@ -202,13 +213,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("yoyo").setLevel(logging.WARNING)  # the CLI prints what it applied
-    return _guarded(lambda: int(args.func(args)), checking=args.command == "doctor")
+    return _guarded(lambda: int(args.func(args)), checking=args.command in ("doctor", "stats", "maintain"))
 
 
 def _guarded(command: Callable[[], int], *, checking: bool = False) -> int:
     """Run a command; the errors a user can cause end in one line, not a traceback.
 
-    Commands that check (doctor) exit 2 when they could not check at all.
+    The operations commands (doctor, stats, maintain) exit 2 when they could not
+    reach the database at all.
     """
     try:
         return command()
