@@ -3,6 +3,7 @@ SET lock_timeout = '5s';
 SET statement_timeout = '60s';
 
 ALTER TABLE tasks DROP CONSTRAINT IF EXISTS fk_tasks_sprint;
+ALTER TABLE sprint_analyses DROP CONSTRAINT IF EXISTS chk_sprint_analyses_team_count_is_integer;
 ALTER TABLE sprint_analyses DROP CONSTRAINT IF EXISTS chk_sprint_analyses_json_shapes;
 ALTER TABLE sprint_analyses DROP CONSTRAINT IF EXISTS chk_sprint_analyses_issues;
 ALTER TABLE sprint_analyses DROP CONSTRAINT IF EXISTS chk_sprint_analyses_points;

@@ -30,6 +30,9 @@ DECLARE
          'CHECK (total_issues >= 0 AND completed_issues >= 0 AND completed_issues <= total_issues)'],
         ['sprint_analyses', 'chk_sprint_analyses_json_shapes',
          'CHECK (jsonb_typeof(discipline_breakdown) = ''object'' AND jsonb_typeof(issue_details) = ''array'')'],
+        -- idx_sprint_analyses_team_count casts team_count to an integer.
+        ['sprint_analyses', 'chk_sprint_analyses_team_count_is_integer',
+         'CHECK ((discipline_breakdown ->> ''team_count'') ~ ''^-?[0-9]{1,9}$'')'],
         ['tasks', 'fk_tasks_sprint',
          'FOREIGN KEY (sprint_id) REFERENCES sprints (id) ON DELETE SET NULL']
     ];

@@ -1,5 +1,6 @@
 -- Postgres cannot mark a constraint NOT VALID again; the constraints are put back
 -- as 0013 left them (dropped and re-added NOT VALID), each a brief lock only.
+-- Task sprint ids that 0016 cleared named no sprint; they are not brought back.
 -- Fail fast instead of queueing behind a long lock; cap any one statement.
 SET lock_timeout = '5s';
 SET statement_timeout = '60s';
@@ -15,6 +16,7 @@ DECLARE
         ['sprint_analyses', 'chk_sprint_analyses_points'],
         ['sprint_analyses', 'chk_sprint_analyses_issues'],
         ['sprint_analyses', 'chk_sprint_analyses_json_shapes'],
+        ['sprint_analyses', 'chk_sprint_analyses_team_count_is_integer'],
         ['tasks', 'fk_tasks_sprint']
     ];
     definition text;

@@ -106,6 +106,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor.run(url, as_json=args.json)
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from service import stats
+
+    url, _ = database.resolve_database_url()
+    return stats.run(url, as_json=args.json)
+
+
 def cmd_maintain(args: argparse.Namespace) -> int:
     from service import maintain
 
@@ -194,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="findings as JSON")
     doctor.set_defaults(func=cmd_doctor)
+
+    stats = sub.add_parser("stats", help="sizes, index use, cache hits, connections, locks, slow statements")
+    stats.add_argument("--json", action="store_true", help="as JSON")
+    stats.set_defaults(func=cmd_stats)
 
     maintain = sub.add_parser("maintain", help="upkeep that is safe while the API serves")
     maintain.add_argument("action", choices=["analyze", "vacuum", "reclaim-leases", "reindex-invalid"])

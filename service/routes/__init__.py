@@ -8,10 +8,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class RowIdConvertor(Convertor[int]):
+    """{name:id} in a path: a row id, 1 to 18 digits (within bigint), else no route (404)."""
+
+    regex = "[1-9][0-9]{0,17}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", RowIdConvertor())
 
 
 @dataclass(frozen=True)

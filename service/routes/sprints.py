@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -40,11 +42,16 @@ async def create_user(request: Request) -> Response:
 async def list_users(request: Request) -> Response:
     query = read_query(request, UserListQuery)
     (after_id,) = cursor_ids(query.after, 1)
-    if query.settings is not None and not query.settings.lstrip().startswith("{"):
-        raise Unprocessable(
-            "settings must be a JSON object",
-            errors=[{"field": "query.settings", "message": 'a JSON object, e.g. {"theme":"dark"}'}],
-        )
+    if query.settings is not None:
+        try:
+            wanted = json.loads(query.settings)
+        except ValueError:
+            wanted = None
+        if not isinstance(wanted, dict):
+            raise Unprocessable(
+                "settings must be a JSON object",
+                errors=[{"field": "query.settings", "message": 'a JSON object, e.g. {"theme": "dark"}'}],
+            )
     doc = await db.run(
         pool(request),
         lambda conn: users.page(
@@ -181,14 +188,14 @@ ENDPOINTS = [
     ),
     Endpoint(
         "GET",
-        "/users/{user_id:int}",
+        "/users/{user_id:id}",
         get_user,
         "Read a user",
         responses={200: ("the user", "row"), 404: _NO_USER},
     ),
     Endpoint(
         "PATCH",
-        "/users/{user_id:int}",
+        "/users/{user_id:id}",
         patch_user,
         "Change a user",
         body=UserPatch,
@@ -196,7 +203,7 @@ ENDPOINTS = [
     ),
     Endpoint(
         "DELETE",
-        "/users/{user_id:int}",
+        "/users/{user_id:id}",
         delete_user,
         "Delete a user",
         responses={204: ("deleted", None), 404: _NO_USER},
@@ -219,14 +226,14 @@ ENDPOINTS = [
     ),
     Endpoint(
         "GET",
-        "/sprints/{sprint_id:int}",
+        "/sprints/{sprint_id:id}",
         get_sprint,
         "Read a sprint",
         responses={200: ("the sprint", "row"), 404: _NO_SPRINT},
     ),
     Endpoint(
         "PATCH",
-        "/sprints/{sprint_id:int}",
+        "/sprints/{sprint_id:id}",
         patch_sprint,
         "Change a sprint",
         body=SprintPatch,
@@ -234,14 +241,14 @@ ENDPOINTS = [
     ),
     Endpoint(
         "DELETE",
-        "/sprints/{sprint_id:int}",
+        "/sprints/{sprint_id:id}",
         delete_sprint,
         "Delete a sprint with its analyses, associations and metrics",
         responses={204: ("deleted", None), 404: _NO_SPRINT, 409: ("the sprint still has queue items", None)},
     ),
     Endpoint(
         "POST",
-        "/sprints/{sprint_id:int}/analyses",
+        "/sprints/{sprint_id:id}/analyses",
         add_analysis,
         "Record an analysis of the sprint",
         body=AnalysisCreate,
@@ -249,7 +256,7 @@ ENDPOINTS = [
     ),
     Endpoint(
         "GET",
-        "/sprints/{sprint_id:int}/analyses",
+        "/sprints/{sprint_id:id}/analyses",
         list_analyses,
         "The sprint's analyses",
         query=AnalysisListQuery,
@@ -257,7 +264,7 @@ ENDPOINTS = [
     ),
     Endpoint(
         "GET",
-        "/sprints/{sprint_id:int}/report",
+        "/sprints/{sprint_id:id}/report",
         sprint_report,
         "The computed sprint report: commitment, completion, scope change, carry-over, burndown, velocity",
         query=SprintReportQuery,

@@ -115,6 +115,8 @@ async def add_metric(request: Request) -> Response:
     sprint_id = request.path_params["sprint_id"]
     body = await read_body(request, MetricCreate)
     await _require_sprint(request, sprint_id)
+    if await db.run(pool(request), lambda conn: workstreams.get(conn, id=body.workstream_id)) is None:
+        raise _workstream_not_found(body.workstream_id)
     doc = await db.run(
         pool(request), lambda conn: workstreams.add_metric(conn, sprint_id=sprint_id, **body.model_dump())
     )
@@ -159,14 +161,14 @@ ENDPOINTS = [
     ),
     Endpoint(
         "GET",
-        "/workstreams/{workstream_id:int}",
+        "/workstreams/{workstream_id:id}",
         get_workstream,
         "Read a workstream",
         responses={200: ("the workstream", "row"), 404: _NO_WORKSTREAM},
     ),
     Endpoint(
         "PATCH",
-        "/workstreams/{workstream_id:int}",
+        "/workstreams/{workstream_id:id}",
         patch_workstream,
         "Change a workstream",
         body=WorkstreamPatch,
@@ -178,21 +180,21 @@ ENDPOINTS = [
     ),
     Endpoint(
         "DELETE",
-        "/workstreams/{workstream_id:int}",
+        "/workstreams/{workstream_id:id}",
         delete_workstream,
         "Delete a workstream with its associations and metrics",
         responses={204: ("deleted", None), 404: _NO_WORKSTREAM},
     ),
     Endpoint(
         "GET",
-        "/sprints/{sprint_id:int}/workstreams",
+        "/sprints/{sprint_id:id}/workstreams",
         list_sprint_workstreams,
         "The workstreams taking part in the sprint",
         responses={200: ("the associations", ["row"]), 404: _NO_SPRINT},
     ),
     Endpoint(
         "PUT",
-        "/sprints/{sprint_id:int}/workstreams/{workstream_id:int}",
+        "/sprints/{sprint_id:id}/workstreams/{workstream_id:id}",
         put_sprint_workstream,
         "Put a workstream in the sprint, or change how it takes part",
         body=AssociationPut,
@@ -205,14 +207,14 @@ ENDPOINTS = [
     ),
     Endpoint(
         "DELETE",
-        "/sprints/{sprint_id:int}/workstreams/{workstream_id:int}",
+        "/sprints/{sprint_id:id}/workstreams/{workstream_id:id}",
         delete_sprint_workstream,
         "Take a workstream out of the sprint (its snapshots go with it)",
         responses={204: ("removed", None), 404: ("no such association", None)},
     ),
     Endpoint(
         "POST",
-        "/sprints/{sprint_id:int}/metrics",
+        "/sprints/{sprint_id:id}/metrics",
         add_metric,
         "Record a metric snapshot",
         body=MetricCreate,
@@ -224,7 +226,7 @@ ENDPOINTS = [
     ),
     Endpoint(
         "GET",
-        "/sprints/{sprint_id:int}/metrics",
+        "/sprints/{sprint_id:id}/metrics",
         list_metrics,
         "The sprint's snapshots in time order",
         query=MetricListQuery,

@@ -46,6 +46,8 @@ SELECT 'function', p.proname || '(' || pg_get_function_identity_arguments(p.oid)
        l.lanname || ' ' || p.provolatile::text || ' ' || md5(p.prosrc)
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
  WHERE n.nspname = 'public'
+   AND NOT EXISTS (SELECT 1 FROM pg_depend dep  -- functions of an extension are the extension's
+                    WHERE dep.classid = 'pg_proc'::regclass AND dep.objid = p.oid AND dep.deptype = 'e')
  ORDER BY 1, 2;
 
 -- name: unvalidated_constraints :many

@@ -11,8 +11,15 @@ WITH sprint AS (
      WHERE s.id = %(sprint_id)s
 ), sprint_tasks AS (
     SELECT t.project_id, t.id, t.key, t.status, t.story_points, t.created_at, t.completed_at,
-           p.key AS project
-      FROM tasks t JOIN projects p ON p.id = t.project_id
+           p.key AS project,
+           -- removed from scope: cancelled inside the sprint window
+           EXISTS (SELECT 1 FROM task_history h
+                    WHERE h.project_id = t.project_id AND h.task_id = t.id AND h.to_status = 'cancelled'
+                      AND h.changed_at >= s.starts AND h.changed_at < s.ends) AS cancelled_in_window,
+           -- carried over: neither completed inside the window nor cancelled
+           t.status <> 'cancelled'
+             AND NOT coalesce(t.completed_at >= s.starts AND t.completed_at < s.ends, false) AS carried_over
+      FROM tasks t JOIN projects p ON p.id = t.project_id CROSS JOIN sprint s
      WHERE t.sprint_id = %(sprint_id)s
 ), task_figures AS (
     SELECT
@@ -26,12 +33,11 @@ WITH sprint AS (
                            AND t.story_points IS NULL) AS completed_unestimated,
         coalesce(sum(t.story_points) FILTER (WHERE t.created_at >= s.starts), 0) AS added_points,
         count(*) FILTER (WHERE t.created_at >= s.starts) AS added_issues,
-        coalesce(sum(t.story_points) FILTER (WHERE t.status = 'cancelled'), 0) AS removed_points,
-        count(*) FILTER (WHERE t.status = 'cancelled') AS removed_issues,
+        coalesce(sum(t.story_points) FILTER (WHERE t.cancelled_in_window), 0) AS removed_points,
+        count(*) FILTER (WHERE t.cancelled_in_window) AS removed_issues,
         coalesce(sum(t.story_points) FILTER (WHERE t.status <> 'cancelled'), 0) AS final_scope_points,
-        coalesce(sum(t.story_points) FILTER (WHERE t.status NOT IN ('completed', 'cancelled')), 0)
-            AS carry_over_points,
-        count(*) FILTER (WHERE t.status NOT IN ('completed', 'cancelled')) AS carry_over_issues
+        coalesce(sum(t.story_points) FILTER (WHERE t.carried_over), 0) AS carry_over_points,
+        count(*) FILTER (WHERE t.carried_over) AS carry_over_issues
       FROM sprint s LEFT JOIN sprint_tasks t ON true
 ), flow AS (  -- hours from first start (cycle) and from creation (lead) to completion
     SELECT extract(epoch FROM t.completed_at - started.at) / 3600 AS cycle_hours,
@@ -50,7 +56,7 @@ WITH sprint AS (
      WHERE a.sprint_id = %(sprint_id)s AND a.is_active
 ), days AS (
     SELECT d::date AS day, row_number() OVER (ORDER BY d) - 1 AS i, count(*) OVER () AS n
-      FROM sprint s, generate_series(s.start_date, s.end_date, interval '1 day') d
+      FROM sprint s, generate_series(s.start_date, least(s.end_date, s.start_date + 366), interval '1 day') d
 ), burndown AS (  -- per day: the latest snapshot of each workstream up to that day's end
     SELECT d.day, d.i, d.n,
            sum(m.story_points_total) AS scope_points,
@@ -77,7 +83,7 @@ WITH sprint AS (
       JOIN sprints prior ON prior.id = pa.sprint_id
       JOIN final_snapshots f ON f.sprint_id = prior.id AND f.workstream_id = w.workstream_id
       CROSS JOIN sprint s
-     WHERE prior.state = 'closed' AND prior.id <> s.id AND prior.end_date < s.start_date
+     WHERE prior.state = 'closed' AND prior.id <> s.id AND prior.end_date < coalesce(s.start_date, current_date)
 ), velocity AS (
     SELECT w.workstream_id, w.name, w.project,
            json_agg(json_build_object('sprint_id', h.sprint_id, 'name', h.name,
@@ -110,7 +116,7 @@ SELECT json_build_object(
         'net_points', f.added_points - f.removed_points,
         'share_of_commitment_percent',
             round(100.0 * (f.added_points - f.removed_points) / nullif(f.committed_points, 0), 2),
-        'definition', 'added: tasks created after the start; removed: tasks cancelled'),
+        'definition', 'added: tasks created after the start; removed: tasks cancelled inside the window'),
     'completion', json_build_object(
         'of_commitment_percent', round(100.0 * f.completed_points / nullif(f.committed_points, 0), 2),
         'of_final_scope_percent', round(100.0 * f.completed_points / nullif(f.final_scope_points, 0), 2),
@@ -120,7 +126,7 @@ SELECT json_build_object(
         'tasks', coalesce((SELECT json_agg(json_build_object('project', t.project, 'key', t.key,
                                                              'status', t.status, 'story_points', t.story_points)
                                            ORDER BY t.project, t.key)
-                             FROM sprint_tasks t WHERE t.status NOT IN ('completed', 'cancelled')), '[]'::json)),
+                             FROM sprint_tasks t WHERE t.carried_over), '[]'::json)),
     'cycle_time_hours', (SELECT json_build_object(
         'p50', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY cycle_hours))::numeric, 2),
         'p85', round((percentile_cont(0.85) WITHIN GROUP (ORDER BY cycle_hours))::numeric, 2),
@@ -135,7 +141,8 @@ SELECT json_build_object(
                     'day', b.day, 'scope_points', b.scope_points, 'completed_points', b.completed_points,
                     'remaining_points', b.scope_points - b.completed_points,
                     'ideal_remaining_points',
-                        round((SELECT scope_points FROM burndown WHERE i = 0)
+                        round((SELECT scope_points FROM burndown WHERE scope_points IS NOT NULL
+                                ORDER BY i LIMIT 1)
                               * (1 - b.i::numeric / greatest(b.n - 1, 1)), 2))
                     ORDER BY b.day) FROM burndown b), '[]'::json),
     'velocity', json_build_object(
