@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import openapi, queries
+from service import metrics, openapi, queries
 from service.config import PoolSettings
 from service.database import resolve_database_url
 from service.db import Pool, create_pool
@@ -70,10 +70,12 @@ async def readyz(request: Request) -> Response:
 
 
 class RequestLog:
-    """One log line per request: method, path, status, milliseconds."""
+    """One log line per request (method, path, status, milliseconds), and the
+    request's count and latency in the metrics, labelled by route template."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, templates: dict[object, str]) -> None:
         self.app = app
+        self.templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,13 +93,12 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
-            log.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            elapsed = time.perf_counter() - started
+            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+            # The router notes the endpoint it chose in the scope; no match is "unmatched".
+            route = self.templates.get(scope.get("endpoint"), "unmatched")
+            metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
+            metrics.LATENCY.labels(scope["method"], route).observe(elapsed)
 
 
 def create_app(database_url: str | None = None, pool_settings: PoolSettings | None = None) -> Starlette:
@@ -129,14 +130,19 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(document)
 
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/metrics", metrics.metrics, methods=["GET"]),
+        *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
+    ]
+    templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
     app = Starlette(
         routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/openapi.json", openapi_json, methods=["GET"]),
-            *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
+            *routes,
         ],
-        middleware=[Middleware(RequestLog)],
+        middleware=[Middleware(RequestLog, templates=templates)],
         exception_handlers={
             ApiError: api_error_handler,
             HTTPException: http_error_handler,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from service.config import PoolSettings
 from service.errors import ApiError, Conflict, NotFound, ServiceUnavailable, Unprocessable
+from service.metrics import POOL_ACQUIRE
 
 log = logging.getLogger("worktrack.db")
 
@@ -54,7 +56,9 @@ async def run(pool: Pool, operation: Callable[[AsyncConnection[tuple[Any, ...]]]
     """
     for attempt in range(1, RETRIES + 1):
         try:
+            asked = time.perf_counter()
             async with pool.connection() as conn:
+                POOL_ACQUIRE.observe(time.perf_counter() - asked)
                 return await operation(conn)
         except (errors.SerializationFailure, errors.DeadlockDetected) as exc:
             if attempt == RETRIES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service import db
+from service import db, metrics
 from service.api import JSONText, read_body, read_query
 from service.errors import Conflict
 from service.models import ClaimRequest, Heartbeat, NextQuery, Task
@@ -34,12 +34,13 @@ async def claim_task(request: Request) -> Response:
     async def reclaim_then_claim(conn: queue.Conn) -> str | None:
         # The project's expired leases go back to pending first, so their tasks
         # can be handed out now.
-        await queue.reclaim_expired(conn, project=body.project)
+        metrics.LEASE_EXPIRIES.inc(await queue.reclaim_expired(conn, project=body.project))
         return await queue.claim_next(
             conn, project=body.project, agent=body.agent, lease_seconds=body.lease_seconds
         )
 
     doc = await db.run(pool(request), reclaim_then_claim)
+    metrics.CLAIMS.labels("claimed" if doc is not None else "none_ready").inc()
     return JSONText(doc) if doc is not None else await _no_task(request, body.project)
 
 
