@@ -149,9 +149,18 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "responses": {"200": {"description": "up"}},
             }
         },
-        "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
-                             "responses": {"200": {"description": "metrics in the Prometheus text format",
-                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "metrics in the Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/readyz": {
             "get": {
                 "operationId": "readyz",

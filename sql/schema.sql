@@ -184,7 +184,8 @@ CREATE TABLE public.task_history (
     note text,
     changed_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT chk_task_history_to_status CHECK ((to_status = ANY (ARRAY['pending'::text, 'in_progress'::text, 'blocked'::text, 'in_review'::text, 'completed'::text, 'cancelled'::text])))
-);
+)
+WITH (autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05');
 
 CREATE FUNCTION public.task_history_json(h public.task_history, task_key text) RETURNS json
     LANGUAGE sql STABLE
@@ -253,7 +254,8 @@ CREATE TABLE public.tasks (
     CONSTRAINT chk_tasks_status CHECK ((status = ANY (ARRAY['pending'::text, 'in_progress'::text, 'blocked'::text, 'in_review'::text, 'completed'::text, 'cancelled'::text]))),
     CONSTRAINT chk_tasks_story_points_not_negative CHECK ((story_points >= (0)::numeric)),
     CONSTRAINT chk_tasks_title_not_blank CHECK ((btrim(title) <> ''::text))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02');
 
 CREATE FUNCTION public.task_json(t public.tasks) RETURNS json
     LANGUAGE plpgsql STABLE

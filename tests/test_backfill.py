@@ -207,7 +207,7 @@ def test_validation_names_the_legacy_rows_that_break_a_rule(empty_db_url: str) -
         migrations.apply(empty_db_url)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("UPDATE sprint_analyses SET completed_story_points = 9 WHERE analysis_type = 'broken'")
-    assert migrations.apply(empty_db_url) == ["0016_validate_sprint_constraints"]
+    assert migrations.apply(empty_db_url)[0] == "0016_validate_sprint_constraints"
 
 
 def test_validation_clears_task_sprints_that_name_no_sprint(empty_db_url: str) -> None:

@@ -4,23 +4,14 @@ schemathesis generates requests for every operation against a real server."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 
-import httpx2 as httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from service.database import with_database
 from service.openapi import openapi_path
-from tests.conftest import CloneFactory
 
 EXAMPLES = int(os.environ.get("WORKTRACK_SCHEMATHESIS_EXAMPLES", "30"))
 
@@ -41,60 +32,6 @@ def test_every_route_is_described(client: TestClient) -> None:
     assert claim["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ClaimRequest"
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def live_server(pg_server: str, clones: CloneFactory) -> Iterator[str]:
-    """worktrack serve on a migrated database of its own, on a free loopback port."""
-    name = clones.take()
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": with_database(pg_server, name), "WORKTRACK_POOL_MAX_SIZE": "4"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--no-migrate",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the server exited before it was ready"
-            assert time.monotonic() < deadline, "the server did not get ready in 30 s"
-            time.sleep(0.2)
-        # Something to find: a project with an epic, a feature and tasks.
-        httpx.post(f"{base}/projects", json={"key": "alpha", "name": "Alpha"})
-        httpx.post(f"{base}/projects/alpha/epics", json={"key": "E01", "title": "Epic"})
-        httpx.post(f"{base}/projects/alpha/features", json={"key": "E01-F01", "epic": "E01", "title": "F"})
-        httpx.post(
-            f"{base}/projects/alpha/tasks/bulk", json=[{"key": f"T-{n}", "title": "t"} for n in range(5)]
-        )
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        clones.give_back(name)
 
 
 def test_the_service_keeps_to_its_openapi_document(live_server: str) -> None:
