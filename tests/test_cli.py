@@ -96,11 +96,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_migrates_then_answers_and_stops_cleanly(empty_db_url: str) -> None:
+def test_serve_migrates_seeds_the_demo_then_answers_and_stops_cleanly(empty_db_url: str) -> None:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": empty_db_url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--demo"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -118,6 +118,12 @@ def test_serve_migrates_then_answers_and_stops_cleanly(empty_db_url: str) -> Non
                 time.sleep(0.2)
         assert response.status_code == 200
         assert response.json()["status"] == "ready"
+        projects = httpx.get(f"http://127.0.0.1:{port}/projects", timeout=5).json()["items"]
+        assert [p["key"] for p in projects] == [
+            "atlas",
+            "beacon",
+            "comet",
+        ]  # --demo seeded the empty database
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=15)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import psycopg
 import pytest
 
@@ -86,3 +92,40 @@ def test_maintain_against_an_unreachable_database_exits_2(
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nothing")
     assert main(["maintain", "vacuum"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_an_interrupted_vacuum_leaves_no_lock_behind(db_url: str) -> None:
+    with psycopg.connect(db_url) as holder:
+        # A lock that conflicts with VACUUM, so the maintain run waits on it.
+        holder.execute("LOCK TABLE task_history IN SHARE UPDATE EXCLUSIVE MODE")
+        run = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "maintain", "vacuum"],
+            env={**os.environ, "DATABASE_URL": db_url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        with psycopg.connect(db_url, autocommit=True) as observer:
+            deadline = time.monotonic() + 20
+            while not observer.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND query LIKE 'VACUUM%' AND wait_event_type = 'Lock'"
+            ).fetchone()[0]:  # type: ignore[index]
+                assert time.monotonic() < deadline, "the vacuum never started waiting"
+                time.sleep(0.1)
+            run.send_signal(signal.SIGINT)  # Ctrl-C
+            run.communicate(timeout=20)
+            assert run.returncode == 130
+            time.sleep(0.2)
+            leftover = observer.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE 'VACUUM%'"
+            ).fetchone()
+            locks = observer.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE a.datname = current_database() AND a.pid NOT IN (pg_backend_pid(), %s)",
+                (holder.info.backend_pid,),
+            ).fetchone()
+        assert leftover == (0,)
+        assert locks == (0,)
+        holder.rollback()
