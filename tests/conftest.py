@@ -14,10 +14,12 @@ import queue
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx2 as httpx
 import psycopg
@@ -173,55 +175,73 @@ def client(db_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+class Served:
+    """A running `worktrack serve`: its base URL, and its output once it stopped."""
+
+    def __init__(self, base: str, process: subprocess.Popen[bytes]) -> None:
+        self.base, self.process, self.output = base, process, ""
+
+
+@contextmanager
+def serving(database_url: str, *args: str, **env: str) -> Iterator[Served]:
+    """`worktrack serve ARGS` on a free loopback port, once /healthz answers; stopped
+    (SIGTERM, as a process manager would) when the block ends. Its output goes to a
+    file, not a pipe, so a chatty server never blocks on a full pipe."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), *args],
+            env={**os.environ, "DATABASE_URL": database_url, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        served = Served(f"http://127.0.0.1:{port}", process)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{served.base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, "the server exited before it was up"
+                assert time.monotonic() < deadline, "the server did not start in 30 s"
+                time.sleep(0.2)
+            yield served
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+            log.seek(0)
+            served.output = log.read().decode("utf-8", "replace")
+
+
 @pytest.fixture(scope="session")
 def live_server(pg_server: str, clones: CloneFactory) -> Iterator[str]:
-    """worktrack serve on a migrated database of its own, on a free loopback port."""
+    """worktrack serve on a migrated database of its own, with a little data to find."""
     name = clones.take()
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": with_database(pg_server, name), "WORKTRACK_POOL_MAX_SIZE": "4"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--port",
-            str(port),
+    try:
+        with serving(
+            with_database(pg_server, name),
             "--no-migrate",
             "--log-level",
             "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the server exited before it was ready"
-            assert time.monotonic() < deadline, "the server did not get ready in 30 s"
-            time.sleep(0.2)
-        # Something to find: a project with an epic, a feature and tasks.
-        httpx.post(f"{base}/projects", json={"key": "alpha", "name": "Alpha"})
-        httpx.post(f"{base}/projects/alpha/epics", json={"key": "E01", "title": "Epic"})
-        httpx.post(f"{base}/projects/alpha/features", json={"key": "E01-F01", "epic": "E01", "title": "F"})
-        httpx.post(
-            f"{base}/projects/alpha/tasks/bulk", json=[{"key": f"T-{n}", "title": "t"} for n in range(5)]
-        )
-        yield base
+            WORKTRACK_POOL_MAX_SIZE="4",
+        ) as served:
+            base = served.base
+            httpx.post(f"{base}/projects", json={"key": "alpha", "name": "Alpha"})
+            httpx.post(f"{base}/projects/alpha/epics", json={"key": "E01", "title": "Epic"})
+            httpx.post(
+                f"{base}/projects/alpha/features", json={"key": "E01-F01", "epic": "E01", "title": "F"}
+            )
+            httpx.post(
+                f"{base}/projects/alpha/tasks/bulk", json=[{"key": f"T-{n}", "title": "t"} for n in range(5)]
+            )
+            yield base
     finally:
-        server.terminate()
-        server.wait(timeout=15)
         clones.give_back(name)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import httpx2 as httpx
 import psycopg
@@ -15,6 +13,7 @@ import pytest
 from service import migrations
 from service.cli import main
 from service.database import with_database
+from tests.conftest import serving
 
 
 def _run(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
@@ -90,43 +89,18 @@ def test_init_db_creates_a_missing_database_and_migrates_it(
             conn.execute("DROP DATABASE IF EXISTS worktrack_init_db_test WITH (FORCE)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_migrates_seeds_the_demo_then_answers_and_stops_cleanly(empty_db_url: str) -> None:
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": empty_db_url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() < deadline, "the server did not start in 30 s"
-                time.sleep(0.2)
+    with serving(empty_db_url, "--demo") as served:
+        response = httpx.get(f"{served.base}/readyz", timeout=5)
         assert response.status_code == 200
         assert response.json()["status"] == "ready"
-        projects = httpx.get(f"http://127.0.0.1:{port}/projects", timeout=5).json()["items"]
+        projects = httpx.get(f"{served.base}/projects", timeout=5).json()["items"]
         assert [p["key"] for p in projects] == [
             "atlas",
             "beacon",
             "comet",
         ]  # --demo seeded the empty database
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=15)
-    assert server.returncode == 0, output
-    assert f"applied {len(migrations.known_migration_ids())} migration(s)" in output
-    assert "GET /readyz 200" in output
+    assert served.process.returncode == 0, served.output
+    assert f"applied {len(migrations.known_migration_ids())} migration(s)" in served.output
+    assert "seeded demo data" in served.output
+    assert "GET /readyz 200" in served.output

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx2 as httpx
 from starlette.testclient import TestClient
+
+from tests.conftest import serving
 
 
 def _value(text: str, sample: str) -> float:
@@ -46,58 +43,23 @@ def test_requests_are_counted_by_route_template_without_keys(client: TestClient)
     assert "worktrack_lease_expiries_total" in text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_counts_add_up_across_uvicorn_workers(db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
     shared = tmp_path / "prometheus"
     shared.mkdir()
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "PROMETHEUS_MULTIPROC_DIR": str(shared),
-        "WORKTRACK_POOL_MIN_SIZE": "1",
-        "WORKTRACK_POOL_MAX_SIZE": "2",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-migrate",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    with serving(
+        db_url,
+        "--workers",
+        "2",
+        "--no-migrate",
+        "--log-level",
+        "warning",
+        PROMETHEUS_MULTIPROC_DIR=str(shared),
+        WORKTRACK_POOL_MIN_SIZE="1",
+        WORKTRACK_POOL_MAX_SIZE="2",
+    ) as served:
         for _ in range(40):  # new connections, so both workers answer some
-            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-        time.sleep(0.2)
-        text = httpx.get(f"{base}/metrics", timeout=5).text
-        assert _value(text, 'worktrack_http_requests_total{method="GET",route="/healthz",status="200"}') >= 40
-        assert len(list(shared.glob("counter_*.db"))) >= 2  # both workers wrote samples
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+            assert httpx.get(f"{served.base}/healthz", timeout=5).status_code == 200
+        text = httpx.get(f"{served.base}/metrics", timeout=5).text
+    # the wait for /healthz counts too, so at least the 40
+    assert _value(text, 'worktrack_http_requests_total{method="GET",route="/healthz",status="200"}') >= 40
+    assert len(list(shared.glob("counter_*.db"))) >= 2  # both workers wrote samples
