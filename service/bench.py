@@ -192,7 +192,13 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
             "status transition",
             "95% < 100 ms",
             lambda i: tasks.set_status(
-                conn, project=project(i), key=f"T-NEW-{i}", status="blocked", note="bench", actor="bench"
+                conn,
+                project=project(i),
+                key=f"T-NEW-{i}",
+                status="blocked",
+                note="bench",
+                actor="bench",
+                agent=None,
             ),
         )
         await series(

@@ -114,6 +114,9 @@ class StatusChange(Body):
     status: Status
     note: Text | None = None
     actor: ShortText | None = None
+    agent: ShortText | None = Field(
+        None, description="the agent that claimed the task: refused (409) if it no longer holds the lease"
+    )
 
 
 class ClaimRequest(Body):

@@ -225,6 +225,21 @@ def test_heartbeat_extends_only_the_holders_lease(api: TestClient, db_url: str) 
         conn.execute("UPDATE tasks SET lease_expires_at = now() - interval '1 second'")
     late = api.post("/projects/alpha/tasks/T-1/heartbeat", json={"agent": "agent-1"})
     assert late.status_code == 409  # a lease that ran out is lost, even before it is reclaimed
+    finish = api.post("/projects/alpha/tasks/T-1/status", json={"status": "completed", "agent": "agent-1"})
+    assert finish.status_code == 409
+    assert finish.json()["detail"] == "task 'T-1' is in progress but no longer held by agent 'agent-1'"
+    assert api.get("/projects/alpha/tasks/T-1").json()["status"] == "in_progress"
+
+
+def test_the_holder_of_a_lease_may_move_its_task_and_others_may_not(api: TestClient) -> None:
+    api.post("/projects/alpha/tasks", json={"key": "T-1", "title": "work"})
+    api.post("/tasks/claim", json={"project": "alpha", "agent": "agent-1"})
+    other = api.post("/projects/alpha/tasks/T-1/status", json={"status": "completed", "agent": "agent-2"})
+    assert other.status_code == 409
+    mine = api.post("/projects/alpha/tasks/T-1/status", json={"status": "completed", "agent": "agent-1"})
+    assert mine.status_code == 200
+    history = api.get("/projects/alpha/tasks/T-1/history").json()["items"]
+    assert (history[-1]["to_status"], history[-1]["actor"]) == ("completed", "agent-1")
 
 
 def test_reclaim_takes_only_the_projects_expired_leases(db_url: str) -> None:

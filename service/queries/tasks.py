@@ -49,10 +49,10 @@ async def update(conn: Conn, *, project: str, key: str, patch: dict[str, Any]) -
 
 
 async def set_status(
-    conn: Conn, *, project: str, key: str, status: str, note: str | None, actor: str
+    conn: Conn, *, project: str, key: str, status: str, note: str | None, actor: str, agent: str | None
 ) -> str | None:
     return await fetch_text(
-        conn, _SET_STATUS, project=project, key=key, status=status, note=note, actor=actor
+        conn, _SET_STATUS, project=project, key=key, status=status, note=note, actor=actor, agent=agent
     )
 
 

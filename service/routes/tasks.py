@@ -21,7 +21,7 @@ from service.api import (
     read_body_list,
     read_query,
 )
-from service.errors import NotFound, Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable
 from service.models import (
     STATUSES,
     AllTasksListQuery,
@@ -183,10 +183,19 @@ async def change_status(request: Request) -> Response:
     doc = await db.run(
         pool(request),
         lambda conn: tasks.set_status(
-            conn, project=project, key=key, status=body.status, note=body.note, actor=body.actor or "api"
+            conn,
+            project=project,
+            key=key,
+            status=body.status,
+            note=body.note,
+            actor=body.actor or body.agent or "api",
+            agent=body.agent,
         ),
     )
     if doc is None:
+        exists = await db.run(pool(request), lambda conn: tasks.exists(conn, project=project, key=key))
+        if exists and body.agent:
+            raise Conflict(f"task {key!r} is in progress but no longer held by agent {body.agent!r}")
         raise await missing_task(request, project, key)
     return JSONText(doc)
 

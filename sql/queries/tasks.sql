@@ -115,6 +115,7 @@ RETURNING task_json(t)::text;
 -- transitions table does not allow; the history trigger records it with the
 -- actor and note set here for this statement only. A note also becomes the
 -- blocked reason or the completion notes when the task is blocked or completed.
+-- No row when the task is missing, or held by another agent than the one named.
 WITH who AS (
     SELECT set_config('worktrack.actor', %(actor)s, true) AS actor,
            set_config('worktrack.note', coalesce(%(note)s, ''), true) AS note
@@ -127,6 +128,9 @@ UPDATE tasks t
                                ELSE t.completion_notes END
   FROM projects p, who
  WHERE p.id = t.project_id AND lower(p.key) = lower(%(project)s) AND t.key = %(key)s
+   -- An agent that names itself must still hold the task it moves out of in_progress.
+   AND (%(agent)s::text IS NULL OR t.status <> 'in_progress'
+        OR (t.claimed_by = %(agent)s AND t.lease_expires_at > now()))
 RETURNING task_json(t)::text;
 
 -- name: task_delete :one
