@@ -50,7 +50,7 @@ def normalize_url(url: str) -> str:
     try:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise ConfigError(f"malformed database URL: {_first_line(exc)}") from None
+        raise ConfigError(f"malformed database URL: {first_line(exc)}") from None
     if "://" in url and not url.startswith(("postgresql://", "postgres://")):
         raise ConfigError("malformed database URL: the scheme must be postgresql://")
     return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
@@ -87,7 +87,7 @@ def check_connection(url: str, timeout: int = 5) -> None:
         with psycopg.connect(normalize_url(url), connect_timeout=timeout) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
 
 
 def create_database_if_missing(url: str) -> bool:
@@ -112,7 +112,7 @@ def create_database_if_missing(url: str) -> bool:
         return False  # created meanwhile by another process
     except psycopg.Error as exc:
         raise DatabaseUnavailable(
-            f"cannot create database {dbname!r} on {redact(admin)}: {_first_line(exc)}"
+            f"cannot create database {dbname!r} on {redact(admin)}: {first_line(exc)}"
         ) from None
 
 
@@ -141,7 +141,7 @@ def embedded_server_url(data_dir: Path | None = None) -> str:
             server = get_server(data_dir, cleanup_mode="stop")
         except (OSError, subprocess.SubprocessError, AssertionError) as exc:
             raise DatabaseUnavailable(
-                f"the embedded PostgreSQL could not start in {data_dir}: {_first_line(exc)} "
+                f"the embedded PostgreSQL could not start in {data_dir}: {first_line(exc)} "
                 f"(see {data_dir / 'log'}; or set DATABASE_URL)"
             ) from None
         _embedded[data_dir] = server
@@ -170,7 +170,7 @@ def _preload_statement_statistics(server: Any) -> None:
             timeout=30,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        raise DatabaseUnavailable(f"the embedded PostgreSQL could not restart: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"the embedded PostgreSQL could not restart: {first_line(exc)}") from None
     server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
 
 
@@ -226,7 +226,7 @@ def docker_unavailable_reason() -> str | None:
             sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
             answer = sock.recv(256)
     except OSError as exc:
-        return f"no Docker engine reachable at {endpoint}: {_first_line(exc)}"
+        return f"no Docker engine reachable at {endpoint}: {first_line(exc)}"
     if b" 200 " not in answer.split(b"\r\n", 1)[0]:
         return f"the Docker engine at {endpoint} did not answer its ping"
     return None
@@ -263,6 +263,6 @@ def server_for_tests() -> Iterator[tuple[str, str]]:
         shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from service import queries
-from service.database import DatabaseUnavailable, _first_line, redact, with_database
+from service.database import DatabaseUnavailable, first_line, redact, with_database
 from service.migrations import known_migration_ids
 
 _Q = queries.load("doctor")
@@ -64,7 +64,7 @@ def _drift(url: str, conn: psycopg.Connection[Any]) -> list[Finding]:
             Finding(
                 "warning",
                 "drift",
-                f"could not compare with sql/schema.sql: {_first_line(exc)}",
+                f"could not compare with sql/schema.sql: {first_line(exc)}",
                 "run doctor as a role that may create databases",
             )
         ]
@@ -118,14 +118,14 @@ def _amcheck(conn: psycopg.Connection[Any]) -> list[Finding]:
                         Finding(
                             "error",
                             "integrity",
-                            f"index {index}: {_first_line(exc)}",
+                            f"index {index}: {first_line(exc)}",
                             f"REINDEX INDEX CONCURRENTLY {index}",
                         )
                     )
     except psycopg.Error as exc:
         return [
             Finding(
-                "ok", "integrity", f"amcheck cannot be created here, indexes not checked ({_first_line(exc)})"
+                "ok", "integrity", f"amcheck cannot be created here, indexes not checked ({first_line(exc)})"
             )
         ]
     return broken or [Finding("ok", "integrity", f"amcheck: {len(indexes)} B-tree indexes are sound")]
@@ -136,7 +136,7 @@ def examine(url: str) -> list[Finding]:
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
     with conn:
         version_num, version, preload, max_connections = conn.execute(_Q["server_settings"]).fetchone()  # type: ignore[misc]
         findings = [

@@ -23,7 +23,7 @@ from psycopg import sql
 from rich.progress import Progress
 
 from service import queries
-from service.database import DatabaseUnavailable, _first_line, redact
+from service.database import DatabaseUnavailable, first_line, redact
 from service.queries import queue
 
 _Q = queries.load("maintenance")
@@ -34,7 +34,7 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=5)
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
 
 
 def _tables(conn: psycopg.Connection[Any]) -> list[str]:
@@ -97,7 +97,7 @@ def reindex_invalid(url: str) -> list[str]:
                 conn.execute(
                     sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(f"{index}_ccnew"))
                 )
-                done.append(f"could not rebuild {index}: {_first_line(exc)} (fix the data, then run again)")
+                done.append(f"could not rebuild {index}: {first_line(exc)} (fix the data, then run again)")
         return done or ["no index is INVALID"]
 
 

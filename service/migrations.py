@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +9,9 @@ import psycopg
 from yoyo import get_backend, read_migrations
 from yoyo.exceptions import LockTimeout
 
-from service.database import DatabaseUnavailable, _first_line, redact, yoyo_url
+from service.database import DatabaseUnavailable, first_line, redact, yoyo_url
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 def migrations_dir() -> Path:
@@ -47,7 +45,7 @@ def _backend(url: str):  # type: ignore[no-untyped-def]
     try:
         return get_backend(yoyo_url(url))
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
 
 
 def _run_each(url: str, direction: str, count: int | None, source: Path | None) -> list[str]:
@@ -74,7 +72,7 @@ def _run_each(url: str, direction: str, count: int | None, source: Path | None) 
                 except psycopg.Error as exc:
                     verb = "apply" if direction == "apply" else "roll back"
                     raise MigrationFailed(
-                        f"could not {verb} migration {migration.id}: {_first_line(exc)}"
+                        f"could not {verb} migration {migration.id}: {first_line(exc)}"
                     ) from None
                 done.append(migration.id)
     except LockTimeout:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service import queries
-from service.database import DatabaseUnavailable, _first_line, redact
+from service.database import DatabaseUnavailable, first_line, redact
 
 _Q = queries.load("stats")
 HIT_RATIO_FLOOR = 90.0
@@ -25,7 +25,7 @@ def collect(url: str) -> dict[str, Any]:
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
     with conn:
 
         def rows(name: str) -> list[tuple[Any, ...]]:

@@ -7,7 +7,6 @@ from starlette.responses import Response
 
 from service import db
 from service.api import JSONText, cursor_ids, read_body, read_query
-from service.errors import NotFound
 from service.models import (
     Epic,
     EpicCreate,
@@ -18,16 +17,9 @@ from service.models import (
     FeaturePatch,
     PageQuery,
 )
-from service.queries import epics, features, projects
+from service.queries import epics, features
 from service.routes import Endpoint, pool
-from service.routes.projects import project_not_found
-
-
-async def _missing(request: Request, project: str, what: str) -> NotFound:
-    """Which of the project and the named row is missing, for the 404's detail."""
-    if not await db.run(pool(request), lambda conn: projects.exists(conn, project=project)):
-        return project_not_found(project)
-    return NotFound(f"{what} does not exist in project {project!r}")
+from service.routes.projects import missing_in_project, project_not_found
 
 
 async def create_epic(request: Request) -> Response:
@@ -55,7 +47,7 @@ async def get_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     doc = await db.run(pool(request), lambda conn: epics.get(conn, project=project, key=key))
     if doc is None:
-        raise await _missing(request, project, f"epic {key!r}")
+        raise await missing_in_project(request, project, f"epic {key!r}")
     return JSONText(doc)
 
 
@@ -64,14 +56,14 @@ async def patch_epic(request: Request) -> Response:
     patch = (await read_body(request, EpicPatch)).model_dump(mode="json", exclude_unset=True)
     doc = await db.run(pool(request), lambda conn: epics.update(conn, project=project, key=key, patch=patch))
     if doc is None:
-        raise await _missing(request, project, f"epic {key!r}")
+        raise await missing_in_project(request, project, f"epic {key!r}")
     return JSONText(doc)
 
 
 async def delete_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     if not await db.run(pool(request), lambda conn: epics.delete(conn, project=project, key=key)):
-        raise await _missing(request, project, f"epic {key!r}")
+        raise await missing_in_project(request, project, f"epic {key!r}")
     return Response(status_code=204)
 
 
@@ -82,7 +74,7 @@ async def create_feature(request: Request) -> Response:
         pool(request), lambda conn: features.insert(conn, project=project, **body.model_dump())
     )
     if doc is None:
-        raise await _missing(request, project, f"epic {body.epic!r}")
+        raise await missing_in_project(request, project, f"epic {body.epic!r}")
     return JSONText(doc, status_code=201, headers={"Location": f"/projects/{project}/features/{body.key}"})
 
 
@@ -105,7 +97,7 @@ async def get_feature(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     doc = await db.run(pool(request), lambda conn: features.get(conn, project=project, key=key))
     if doc is None:
-        raise await _missing(request, project, f"feature {key!r}")
+        raise await missing_in_project(request, project, f"feature {key!r}")
     return JSONText(doc)
 
 
@@ -116,14 +108,14 @@ async def patch_feature(request: Request) -> Response:
         pool(request), lambda conn: features.update(conn, project=project, key=key, patch=patch)
     )
     if doc is None:
-        raise await _missing(request, project, f"feature {key!r}")
+        raise await missing_in_project(request, project, f"feature {key!r}")
     return JSONText(doc)
 
 
 async def delete_feature(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     if not await db.run(pool(request), lambda conn: features.delete(conn, project=project, key=key)):
-        raise await _missing(request, project, f"feature {key!r}")
+        raise await missing_in_project(request, project, f"feature {key!r}")
     return Response(status_code=204)
 
 

@@ -9,14 +9,9 @@ from service import db
 from service.api import JSONText, cursor_ids, read_body, read_query
 from service.errors import NotFound, Unprocessable
 from service.models import CapacityPut, QueueItemCreate, QueueListQuery, ReportCreate, ReportListQuery
-from service.queries import planning, sprints
+from service.queries import planning
 from service.routes import Endpoint, pool
-from service.routes.sprints import sprint_not_found
-
-
-async def _require_sprint(request: Request, sprint_id: int) -> None:
-    if not await db.run(pool(request), lambda conn: sprints.exists(conn, id=sprint_id)):
-        raise sprint_not_found(sprint_id)
+from service.routes.sprints import require_sprint, sprint_not_found
 
 
 async def create_report(request: Request) -> Response:
@@ -55,7 +50,7 @@ async def delete_report(request: Request) -> Response:
 async def put_capacity(request: Request) -> Response:
     sprint_id, user_id = request.path_params["sprint_id"], request.path_params["user_id"]
     body = await read_body(request, CapacityPut)
-    await _require_sprint(request, sprint_id)
+    await require_sprint(request, sprint_id)
     doc, created = await db.run(
         pool(request),
         lambda conn: planning.put_capacity(conn, sprint_id=sprint_id, user_id=user_id, **body.model_dump()),
@@ -88,7 +83,7 @@ async def add_queue_item(request: Request) -> Response:
             "name a task by both project and task, or neither",
             errors=[{"field": "body.task", "message": "goes with body.project"}],
         )
-    await _require_sprint(request, sprint_id)
+    await require_sprint(request, sprint_id)
     doc = await db.run(
         pool(request), lambda conn: planning.add_queue_item(conn, sprint_id=sprint_id, **body.model_dump())
     )

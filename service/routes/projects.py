@@ -17,6 +17,13 @@ def project_not_found(project: str) -> NotFound:
     return NotFound(f"project {project!r} does not exist")
 
 
+async def missing_in_project(request: Request, project: str, what: str) -> NotFound:
+    """Which of the project and the named row is missing, for the 404's detail."""
+    if not await db.run(pool(request), lambda conn: projects.exists(conn, project=project)):
+        return project_not_found(project)
+    return NotFound(f"{what} does not exist in project {project!r}")
+
+
 async def create_project(request: Request) -> Response:
     body = await read_body(request, ProjectCreate)
     doc = await db.run(pool(request), lambda conn: projects.insert(conn, **body.model_dump()))

@@ -29,6 +29,11 @@ def sprint_not_found(sprint_id: int) -> NotFound:
     return NotFound(f"sprint {sprint_id} does not exist")
 
 
+async def require_sprint(request: Request, sprint_id: int) -> None:
+    if not await db.run(pool(request), lambda conn: sprints.exists(conn, id=sprint_id)):
+        raise sprint_not_found(sprint_id)
+
+
 def _user_not_found(user_id: int) -> NotFound:
     return NotFound(f"user {user_id} does not exist")
 
@@ -135,8 +140,7 @@ async def delete_sprint(request: Request) -> Response:
 async def add_analysis(request: Request) -> Response:
     sprint_id = request.path_params["sprint_id"]
     body = await read_body(request, AnalysisCreate)
-    if not await db.run(pool(request), lambda conn: sprints.exists(conn, id=sprint_id)):
-        raise sprint_not_found(sprint_id)
+    await require_sprint(request, sprint_id)
     doc = await db.run(
         pool(request), lambda conn: sprints.add_analysis(conn, sprint_id=sprint_id, **body.model_dump())
     )

@@ -33,17 +33,15 @@ from service.models import (
     TaskListQuery,
     TaskPatch,
 )
-from service.queries import dependencies, history, projects, tasks
+from service.queries import dependencies, history, tasks
 from service.routes import Endpoint, pool
-from service.routes.projects import project_not_found
+from service.routes.projects import missing_in_project, project_not_found
 
 BULK_MAX = 1000
 
 
 async def missing_task(request: Request, project: str, key: str) -> NotFound:
-    if not await db.run(pool(request), lambda conn: projects.exists(conn, project=project)):
-        return project_not_found(project)
-    return NotFound(f"task {key!r} does not exist in project {project!r}")
+    return await missing_in_project(request, project, f"task {key!r}")
 
 
 async def _insert(request: Request, project: str, items: list[TaskCreate]) -> tuple[int, str]:

@@ -16,10 +16,10 @@ from service.models import (
     WorkstreamListQuery,
     WorkstreamPatch,
 )
-from service.queries import sprints, workstreams
+from service.queries import workstreams
 from service.routes import Endpoint, pool
 from service.routes.projects import project_not_found
-from service.routes.sprints import sprint_not_found
+from service.routes.sprints import require_sprint, sprint_not_found
 
 
 def _workstream_not_found(workstream_id: int) -> NotFound:
@@ -75,15 +75,10 @@ async def delete_workstream(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def _require_sprint(request: Request, sprint_id: int) -> None:
-    if not await db.run(pool(request), lambda conn: sprints.exists(conn, id=sprint_id)):
-        raise sprint_not_found(sprint_id)
-
-
 async def put_sprint_workstream(request: Request) -> Response:
     sprint_id, workstream_id = request.path_params["sprint_id"], request.path_params["workstream_id"]
     body = await read_body(request, AssociationPut)
-    await _require_sprint(request, sprint_id)
+    await require_sprint(request, sprint_id)
     doc, created = await db.run(
         pool(request),
         lambda conn: workstreams.associate(
@@ -114,7 +109,7 @@ async def delete_sprint_workstream(request: Request) -> Response:
 async def add_metric(request: Request) -> Response:
     sprint_id = request.path_params["sprint_id"]
     body = await read_body(request, MetricCreate)
-    await _require_sprint(request, sprint_id)
+    await require_sprint(request, sprint_id)
     if await db.run(pool(request), lambda conn: workstreams.get(conn, id=body.workstream_id)) is None:
         raise _workstream_not_found(body.workstream_id)
     doc = await db.run(
