@@ -1,0 +1,1 @@
+"""The web UI: server-rendered pages, the API reference, and their static files."""
