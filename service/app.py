@@ -29,7 +29,7 @@ from service.errors import (
 )
 from service.migrations import known_migration_ids
 from service.routes import epics, planning, projects, queue, sprints, tasks, workstreams
-from service.ui.routes import ROUTES as UI_ROUTES
+from service.ui import routes as ui
 
 log = logging.getLogger("worktrack.access")
 
@@ -139,11 +139,11 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
         *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
     ]
     templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
-    templates.update({route.endpoint: openapi.openapi_path(route.path) for route in UI_ROUTES if isinstance(route, Route)})
+    templates.update(ui.ROUTE_TEMPLATES)
     app = Starlette(
         routes=[
             *routes,
-            *UI_ROUTES,  # the web UI, /docs and their static files (service/ui)
+            ui.MOUNT,  # the web UI and /docs: HTML, so not in the OpenAPI document
         ],
         middleware=[Middleware(RequestLog, templates=templates)],
         exception_handlers={

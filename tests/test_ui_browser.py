@@ -18,7 +18,9 @@ from service.database import with_database
 from tests.conftest import CloneFactory, serving
 
 CHROMIUM = Path(os.environ.get("WORKTRACK_CHROMIUM", "/usr/bin/chromium"))
-OUTPUT = Path(os.environ.get("WORKTRACK_UI_OUTPUT", Path(__file__).resolve().parent.parent / "test-results" / "ui"))
+OUTPUT = Path(
+    os.environ.get("WORKTRACK_UI_OUTPUT", Path(__file__).resolve().parent.parent / "test-results" / "ui")
+)
 # The closed network refuses Chromium's own background connections; these keep it quiet.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,7 +33,9 @@ CHROMIUM_ARGS = [
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
+)
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.exists() and shutil.which(str(CHROMIUM))),
     reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set WORKTRACK_CHROMIUM)",
@@ -56,7 +60,9 @@ def demo(pg_server: str, clones: CloneFactory) -> Iterator[str]:
     """`worktrack serve --demo` on a migrated, empty database of its own."""
     name = clones.take()
     try:
-        with serving(with_database(pg_server, name), "--no-migrate", "--demo", "--log-level", "warning") as served:
+        with serving(
+            with_database(pg_server, name), "--no-migrate", "--demo", "--log-level", "warning"
+        ) as served:
             yield served.base
     finally:
         clones.give_back(name)
@@ -98,7 +104,9 @@ def _screenshot(page: Any, name: str) -> Path:
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_each_page_loads_without_console_error_or_failed_request(demo: str, watched: Watched, name: str) -> None:
+def test_each_page_loads_without_console_error_or_failed_request(
+    demo: str, watched: Watched, name: str
+) -> None:
     response = watched.page.goto(demo + PAGES[name], wait_until="networkidle")
     assert response is not None and response.status == 200
     csp = response.headers["content-security-policy"]

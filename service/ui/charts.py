@@ -51,7 +51,9 @@ def _y_axis(top: float) -> list[str]:
         value = top * i / 4
         y = HEIGHT - BOTTOM - plot_height * i / 4
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>')
+        parts.append(
+            f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>'
+        )
     return parts
 
 
@@ -66,7 +68,11 @@ def burndown_svg(series: Sequence[dict[str, Any]], *, title: str = "Burndown") -
         return Markup('<p class="empty">No burndown yet: the sprint has no days to show.</p>')
     top = _nice_max(
         max(
-            max(_number(p.get("scope_points")), _number(p.get("remaining_points")), _number(p.get("ideal_remaining_points")))
+            max(
+                _number(p.get("scope_points")),
+                _number(p.get("remaining_points")),
+                _number(p.get("ideal_remaining_points")),
+            )
             for p in series
         )
     )
@@ -80,12 +86,15 @@ def burndown_svg(series: Sequence[dict[str, Any]], *, title: str = "Burndown") -
         return HEIGHT - BOTTOM - plot_height * _number(value) / top
 
     parts = [
-        f'<svg class="chart burndown" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="burndown-title">',
+        f'<svg class="chart burndown" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
+        ' aria-labelledby="burndown-title">',
         f'<title id="burndown-title">{escape(title)}</title>',
         *_y_axis(top),
         _polyline("ideal", ((x(i), y(p.get("ideal_remaining_points"))) for i, p in enumerate(series))),
         # Days still to come have no scope or remaining yet: their lines stop at today.
-        _polyline("scope", ((x(i), y(p["scope_points"])) for i, p in enumerate(series) if _known(p, "scope_points"))),
+        _polyline(
+            "scope", ((x(i), y(p["scope_points"])) for i, p in enumerate(series) if _known(p, "scope_points"))
+        ),
         _polyline(
             "remaining",
             ((x(i), y(p["remaining_points"])) for i, p in enumerate(series) if _known(p, "remaining_points")),
@@ -95,24 +104,31 @@ def burndown_svg(series: Sequence[dict[str, Any]], *, title: str = "Burndown") -
     for i, point in enumerate(series):
         day = str(point.get("day", ""))
         if i % label_every == 0 or i == len(series) - 1:
-            parts.append(f'<text class="axis" x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(day[5:])}</text>')
+            parts.append(
+                f'<text class="axis" x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
+                f"{escape(day[5:])}</text>"
+            )
         events = point.get("events") or []
         if events:
             marker_y = HEIGHT - BOTTOM + 26
             described = "; ".join(_event_text(event) for event in events)
             parts.append(
                 f'<g class="event" data-day="{escape(day)}" data-events="{len(events)}" tabindex="0">'
-                f'<title>{escape(day)}: {escape(described)}</title>'
-                f'<path d="M{x(i) - 5:.1f},{marker_y + 8} L{x(i):.1f},{marker_y} L{x(i) + 5:.1f},{marker_y + 8} Z"/></g>'
+                f"<title>{escape(day)}: {escape(described)}</title>"
+                f'<path d="M{x(i) - 5:.1f},{marker_y + 8} L{x(i):.1f},{marker_y}'
+                f' L{x(i) + 5:.1f},{marker_y + 8} Z"/></g>'
             )
         if not _known(point, "remaining_points"):
             continue
-        remaining, scope, ideal = (point.get(k) for k in ("remaining_points", "scope_points", "ideal_remaining_points"))
+        remaining, scope, ideal = (
+            point.get(k) for k in ("remaining_points", "scope_points", "ideal_remaining_points")
+        )
         parts.append(
             f'<circle class="point" cx="{x(i):.1f}" cy="{y(remaining):.1f}" r="4" tabindex="0"'
             f' data-day="{escape(day)}" data-remaining="{escape(remaining)}" data-scope="{escape(scope)}"'
             f' data-ideal="{escape(ideal)}">'
-            f"<title>{escape(day)}: remaining {escape(remaining)}, scope {escape(scope)}, ideal {escape(ideal)}</title>"
+            f"<title>{escape(day)}: remaining {escape(remaining)}, scope {escape(scope)},"
+            f" ideal {escape(ideal)}</title>"
             "</circle>"
         )
     parts.append("</svg>")
@@ -130,7 +146,8 @@ def velocity_svg(workstreams: Sequence[dict[str, Any]]) -> Markup:
     slots = len(bars) + gap / 40 * max(len(workstreams) - 1, 0)
     bar_width = min(60.0, plot_width / max(slots, 1) * 0.8)
     parts = [
-        f'<svg class="chart velocity" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="velocity-title">',
+        f'<svg class="chart velocity" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
+        ' aria-labelledby="velocity-title">',
         '<title id="velocity-title">Velocity: completed points of the last closed sprints</title>',
         *_y_axis(top),
     ]
@@ -144,8 +161,12 @@ def velocity_svg(workstreams: Sequence[dict[str, Any]]) -> Markup:
             parts.append(
                 f'<rect class="bar series-{index % 4}" x="{cursor:.1f}" y="{HEIGHT - BOTTOM - height:.1f}"'
                 f' width="{bar_width:.1f}" height="{height:.1f}" tabindex="0"'
-                f' data-sprint="{escape(sprint.get("sprint_id"))}" data-completed="{escape(sprint.get("completed_points"))}">'
-                f"<title>{escape(stream.get('workstream'))} — {escape(name)}: {_fmt(value)} points</title></rect>"
+                f' data-sprint="{escape(sprint.get("sprint_id"))}"'
+                f' data-completed="{escape(sprint.get("completed_points"))}">'
+                f"<title>{escape(stream.get('workstream'))} — {escape(name)}:"
+                f" {_fmt(value)} points</title></rect>"
+                f'<text class="value" x="{cursor + bar_width / 2:.1f}" y="{HEIGHT - BOTTOM - height - 4:.1f}"'
+                f' text-anchor="middle">{_fmt(value)}</text>'
             )
             cursor += bar_width * 1.25
         end = cursor - bar_width * 0.25
@@ -153,7 +174,8 @@ def velocity_svg(workstreams: Sequence[dict[str, Any]]) -> Markup:
         if isinstance(mean, int | float):
             my = HEIGHT - BOTTOM - plot_height * mean / top
             parts.append(
-                f'<line class="mean series-{index % 4}" x1="{start:.1f}" x2="{end:.1f}" y1="{my:.1f}" y2="{my:.1f}">'
+                f'<line class="mean series-{index % 4}" x1="{start:.1f}" x2="{end:.1f}"'
+                f' y1="{my:.1f}" y2="{my:.1f}">'
                 f"<title>mean {_fmt(float(mean))} points</title></line>"
             )
         parts.append(

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import field_validator
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import field_validator
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from service import db
@@ -162,7 +162,9 @@ async def _projects(request: Request) -> dict[str, Any]:
     async def load(conn: Any) -> list[dict[str, Any]]:
         found = _doc(await projects.page(conn, after_id=0, limit=100, is_active=None))["items"]
         for project in found:
-            project["epics"] = _doc(await epics.page(conn, project=project["key"], after_id=0, limit=500))["items"]
+            project["epics"] = _doc(await epics.page(conn, project=project["key"], after_id=0, limit=500))[
+                "items"
+            ]
         return list(found)
 
     return {"projects": await db.run(pool(request), load)}
@@ -256,7 +258,9 @@ async def _task(request: Request) -> dict[str, Any]:
                 raise NotFound(f"project {project!r} does not exist")
             raise NotFound(f"task {key!r} does not exist in project {project!r}")
         changes = _doc(await history.of_task(conn, project=project, key=key))
-        needed = [_doc(await tasks.get(conn, project=project, key=other)) for other in task.get("depends_on") or []]
+        needed = [
+            _doc(await tasks.get(conn, project=project, key=other)) for other in task.get("depends_on") or []
+        ]
         return task, changes, [d for d in needed if d is not None]
 
     task, changes, needed = await db.run(pool(request), load)
@@ -287,7 +291,8 @@ async def _queue(request: Request) -> dict[str, Any]:
         (t for t in items if t["status"] == "pending" and not t["blocked_by"]),
         key=lambda t: (-t["priority"], t["created_at"], t["key"]),
     )
-    claimed, stuck = [], []
+    claimed: list[dict[str, Any]] = []
+    stuck: list[dict[str, Any]] = []
     for task in items:
         if task["status"] != "in_progress" or not task.get("claimed_by"):
             continue
@@ -337,14 +342,18 @@ async def _sprint(request: Request) -> dict[str, Any]:
         if report is None:
             raise NotFound(f"no sprint has id {sprint_id}")
         sprint = _doc(await sprints.get(conn, id=sprint_id))
-        in_sprint = _doc(await tasks.page(conn, **_filters(None, list(STATUSES), OPEN_LIMIT, sprint=sprint_id)))
+        in_sprint = _doc(
+            await tasks.page(conn, **_filters(None, list(STATUSES), OPEN_LIMIT, sprint=sprint_id))
+        )
         return report, sprint, in_sprint
 
     report, sprint, in_sprint = await db.run(pool(request), load)
     burndown = report.get("burndown") or []
     velocity = report.get("velocity") or {}
     figures = {
-        name: value for name, value in report.items() if name not in _REPORT_CHARTS and isinstance(value, dict)
+        name: value
+        for name, value in report.items()
+        if name not in _REPORT_CHARTS and isinstance(value, dict)
     }
     by_status: dict[str, list[dict[str, Any]]] = {status: [] for status in STATUSES}
     for task in in_sprint["items"]:
@@ -354,7 +363,9 @@ async def _sprint(request: Request) -> dict[str, Any]:
         "report": report,
         "figures": figures,
         "burndown": burndown,
-        "burndown_svg": charts.burndown_svg(burndown, title=f"Burndown of {report['sprint'].get('name', '')}"),
+        "burndown_svg": charts.burndown_svg(
+            burndown, title=f"Burndown of {report['sprint'].get('name', '')}"
+        ),
         "velocity": velocity,
         "velocity_svg": charts.velocity_svg(velocity.get("workstreams") or []),
         "tasks_by_status": by_status,
@@ -367,7 +378,7 @@ async def _docs(request: Request) -> dict[str, Any]:
     return {}
 
 
-ROUTES: list[BaseRoute] = [
+PAGES = [
     Route("/", _page("home.html", _home), methods=["GET"]),
     Route("/ui/projects", _page("projects.html", _projects), methods=["GET"]),
     Route("/ui/projects/{project}/board", _page("board.html", _board), methods=["GET"]),
@@ -376,5 +387,10 @@ ROUTES: list[BaseRoute] = [
     Route("/ui/projects/{project}/activity", _page("activity.html", _activity), methods=["GET"]),
     Route("/ui/sprints/{id:id}", _page("sprint.html", _sprint), methods=["GET"]),
     Route("/docs", _page("docs.html", _docs), methods=["GET"]),
-    Mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static"),
 ]
+STATIC = Mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
+# One mount the app adds after its API routes; the labels its request metrics use.
+MOUNT = Mount("", routes=[*PAGES, STATIC])
+ROUTE_TEMPLATES: dict[object, str] = {
+    route.endpoint: route.path.replace("{id:id}", "{id}") for route in PAGES
+}
