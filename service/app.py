@@ -137,13 +137,13 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/metrics", metrics.metrics, methods=["GET"]),
         *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
+        *ui.PAGES,  # the web UI and /docs: HTML, so not in the OpenAPI document
     ]
     templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
-    templates.update(ui.ROUTE_TEMPLATES)
     app = Starlette(
         routes=[
             *routes,
-            ui.MOUNT,  # the web UI and /docs: HTML, so not in the OpenAPI document
+            ui.STATIC,
         ],
         middleware=[Middleware(RequestLog, templates=templates)],
         exception_handlers={

@@ -378,15 +378,20 @@ async def _docs(request: Request) -> dict[str, Any]:
     return {}
 
 
+def _get(path: str, template: str, load: Callable[[Request], Awaitable[dict[str, Any]]]) -> Route:
+    # HTML pages are left out of the OpenAPI document, which describes the JSON API.
+    return Route(path, _page(template, load), methods=["GET"], include_in_schema=False)
+
+
 PAGES = [
-    Route("/", _page("home.html", _home), methods=["GET"]),
-    Route("/ui/projects", _page("projects.html", _projects), methods=["GET"]),
-    Route("/ui/projects/{project}/board", _page("board.html", _board), methods=["GET"]),
-    Route("/ui/projects/{project}/tasks/{key}", _page("task.html", _task), methods=["GET"]),
-    Route("/ui/projects/{project}/queue", _page("queue.html", _queue), methods=["GET"]),
-    Route("/ui/projects/{project}/activity", _page("activity.html", _activity), methods=["GET"]),
-    Route("/ui/sprints/{id:id}", _page("sprint.html", _sprint), methods=["GET"]),
-    Route("/docs", _page("docs.html", _docs), methods=["GET"]),
+    _get("/", "home.html", _home),
+    _get("/ui/projects", "projects.html", _projects),
+    _get("/ui/projects/{project}/board", "board.html", _board),
+    _get("/ui/projects/{project}/tasks/{key}", "task.html", _task),
+    _get("/ui/projects/{project}/queue", "queue.html", _queue),
+    _get("/ui/projects/{project}/activity", "activity.html", _activity),
+    _get("/ui/sprints/{id:id}", "sprint.html", _sprint),
+    _get("/docs", "docs.html", _docs),
 ]
 STATIC = Mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 # One mount the app adds after its API routes; the labels its request metrics use.
