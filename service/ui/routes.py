@@ -394,8 +394,3 @@ PAGES = [
     _get("/docs", "docs.html", _docs),
 ]
 STATIC = Mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-# One mount the app adds after its API routes; the labels its request metrics use.
-MOUNT = Mount("", routes=[*PAGES, STATIC])
-ROUTE_TEMPLATES: dict[object, str] = {
-    route.endpoint: route.path.replace("{id:id}", "{id}") for route in PAGES
-}
