@@ -154,7 +154,8 @@ def velocity_svg(workstreams: Sequence[dict[str, Any]]) -> Markup:
     cursor = LEFT + 8.0
     for index, stream in enumerate(workstreams):
         start = cursor
-        for sprint in stream.get("sprints") or []:
+        # The report lists the newest sprint first; the chart reads left to right in time.
+        for sprint in reversed(stream.get("sprints") or []):
             value = _number(sprint.get("completed_points"))
             height = plot_height * value / top
             name = str(sprint.get("name", sprint.get("sprint_id", "")))
