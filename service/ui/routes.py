@@ -192,13 +192,18 @@ def _filters(project: str | None, statuses: list[str], limit: int, **given: Any)
     return filters
 
 
-async def _project_tasks(conn: Any, project: str, **given: Any) -> tuple[list[dict[str, Any]], bool]:
-    """The project's open tasks and its first completed ones; whether the open ones were cut."""
+async def _project_tasks(
+    conn: Any, project: str, completed: int = 0, **given: Any
+) -> tuple[list[dict[str, Any]], bool]:
+    """The project's tasks that are not completed, and the first `completed` completed ones;
+    whether the others were cut at OPEN_LIMIT."""
     open_page = _doc(await tasks.page(conn, **_filters(project, OPEN_STATUSES, OPEN_LIMIT, **given)))
     if open_page is None:
         raise NotFound(f"project {project!r} does not exist")
-    done_page = _doc(await tasks.page(conn, **_filters(project, ["completed"], COMPLETED_LIMIT, **given)))
-    return [*open_page["items"], *done_page["items"]], open_page["next"] is not None
+    done = []
+    if completed:
+        done = _doc(await tasks.page(conn, **_filters(project, ["completed"], completed, **given)))["items"]
+    return [*open_page["items"], *done], open_page["next"] is not None
 
 
 def _blocked_by(items: list[dict[str, Any]], unfinished: set[str]) -> None:
@@ -213,7 +218,7 @@ async def _board(request: Request) -> dict[str, Any]:
     given = query.model_dump()
 
     async def load(conn: Any) -> tuple[list[dict[str, Any]], bool, Any, Any]:
-        items, cut = await _project_tasks(conn, project, **given)
+        items, cut = await _project_tasks(conn, project, COMPLETED_LIMIT, **given)
         # Dependencies are judged against every open task, whatever the filters show.
         if any(given.values()):
             unfiltered, _ = await _project_tasks(conn, project)
