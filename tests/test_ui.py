@@ -72,9 +72,10 @@ def test_each_page_is_html_with_a_strict_policy_and_no_inline_code(ui: TestClien
 
 @pytest.mark.parametrize("path", PAGES)
 def test_each_page_takes_under_200_ms_of_server_time(ui: TestClient, path: str) -> None:
-    """The best of five, so a busy test machine does not decide the outcome."""
+    """The best of seven, so a busy test machine does not decide the outcome; most of
+    a sprint page's time is the report's own query."""
     times = []
-    for _ in range(5):
+    for _ in range(7):
         response = ui.get(path)
         times.append(float(response.headers["server-timing"].removeprefix("app;dur=")))
     assert min(times) < BUDGET_MS, times
@@ -206,6 +207,16 @@ def test_errors_are_html_pages_with_their_status(ui: TestClient, path: str, stat
     assert response.headers["content-type"].startswith("text/html")
     assert says in response.text
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_text_from_the_database_is_escaped(ui: TestClient) -> None:
+    title = '<img src=x onerror="alert(1)"> & <script>alert(2)</script>'
+    created = ui.post("/projects/comet/tasks", json={"key": "XSS-1", "title": title, "priority": 10})
+    assert created.status_code == 201
+    for path in ("/ui/projects/comet/board", "/ui/projects/comet/tasks/XSS-1", "/ui/projects/comet/queue"):
+        html = ui.get(path).text
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; &lt;script&gt;" in html, path
+        assert "<script>alert" not in html and "<img src=x" not in html
 
 
 def test_the_ui_is_read_only(ui: TestClient) -> None:
