@@ -71,23 +71,37 @@ def _assert_same(expected: str, actual: str, what: str) -> None:
         pytest.fail(f"{what} differs:\n{diff}")
 
 
+def _step_files(migration_id: str) -> tuple[list[Path], Path]:
+    """A migration's forward SQL files in the order they run, and its rollback file."""
+    folder = migrations_dir() / migration_id
+    if folder.is_dir():  # a Python migration built from SQL files (migrations/lib/worktrack_sql_steps.py)
+        return sorted(p for p in folder.glob("*.sql") if p.name != "rollback.sql"), folder / "rollback.sql"
+    forward = migrations_dir() / f"{migration_id}.sql"
+    return [forward], forward.with_name(f"{migration_id}.rollback.sql")
+
+
 def test_migration_files_are_numbered_paired_and_chained() -> None:
-    forward = sorted(p for p in migrations_dir().glob("*.sql") if not p.name.endswith(".rollback.sql"))
-    assert forward, "no migrations found"
+    ids = known_migration_ids()
+    assert ids, "no migrations found"
     previous = None
-    for number, path in enumerate(forward, start=1):
-        assert re.fullmatch(r"\d{4}_[a-z0-9_]+\.sql", path.name), path.name
-        assert int(path.name[:4]) == number, f"{path.name}: numbers must run 0001, 0002, ..."
-        assert path.with_name(path.name.replace(".sql", ".rollback.sql")).exists(), (
-            f"{path.name} has no rollback"
-        )
-        text = path.read_text()
+    for number, migration_id in enumerate(ids, start=1):
+        assert re.fullmatch(r"\d{4}_[a-z0-9_]+", migration_id), migration_id
+        assert int(migration_id[:4]) == number, f"{migration_id}: numbers must run 0001, 0002, ..."
+        forward, rollback = _step_files(migration_id)
+        assert rollback.exists(), f"{migration_id} has no rollback"
+        python = migrations_dir() / f"{migration_id}.py"
+        header = python.read_text() if python.exists() else forward[0].read_text()
         if previous:
-            assert f"-- depends: {previous}" in text, f"{path.name} must depend on {previous}"
-        assert "SET lock_timeout" in text, f"{path.name} sets no lock_timeout"
-        previous = path.stem
+            depends = f'__depends__ = {{"{previous}"}}' if python.exists() else f"-- depends: {previous}"
+            assert depends in header, f"{migration_id} must depend on {previous}"
+        if python.exists():
+            # Python migrations exist to run outside one transaction, keeping each step.
+            assert "__transactional__ = False" in header, migration_id
+        for path in forward:
+            assert "lock_timeout" in path.read_text(), f"{path.name} sets no lock_timeout"
+        previous = migration_id
     rollbacks = {p.name.replace(".rollback", "") for p in migrations_dir().glob("*.rollback.sql")}
-    assert rollbacks == {p.name for p in forward}, "a rollback file has no migration"
+    assert rollbacks == {p.name for p in migrations_dir().glob("*.sql") if ".rollback" not in p.name}
 
 
 def test_fresh_apply_creates_every_table_and_second_apply_changes_nothing(empty_db_url: str) -> None:
@@ -142,14 +156,15 @@ def _psql_file(url: str, path: Path) -> None:
 
 
 def test_each_file_runs_twice_by_hand_and_matches_yoyo(empty_db_url: str, db_url: str) -> None:
-    forward = [migrations_dir() / f"{m}.sql" for m in known_migration_ids()]
-    for path in forward:
-        _psql_file(empty_db_url, path)
-        _psql_file(empty_db_url, path)
+    ids = known_migration_ids()
+    for migration_id in ids:
+        for path in _step_files(migration_id)[0]:
+            _psql_file(empty_db_url, path)
+            _psql_file(empty_db_url, path)
     _assert_same(dump_schema(db_url), dump_schema(empty_db_url), "schema from psql -f, twice each")
 
-    for path in reversed(forward):
-        rollback = path.with_name(path.name.replace(".sql", ".rollback.sql"))
+    for migration_id in reversed(ids):
+        rollback = _step_files(migration_id)[1]
         _psql_file(empty_db_url, rollback)
         _psql_file(empty_db_url, rollback)
     assert _public_objects(empty_db_url) == {
@@ -171,7 +186,7 @@ def test_squawk_passes_on_every_migration() -> None:
     squawk = shutil.which("squawk")
     assert squawk, "squawk is not installed (pip install -e '.[dev]')"
     result = subprocess.run(
-        [squawk, "--reporter", "gcc", *sorted(str(p) for p in migrations_dir().glob("*.sql"))],
+        [squawk, "--reporter", "gcc", *sorted(str(p) for p in migrations_dir().glob("**/*.sql"))],
         capture_output=True,
         text=True,
         cwd=ROOT,
