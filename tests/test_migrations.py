@@ -5,7 +5,10 @@ from __future__ import annotations
 import difflib
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -214,3 +217,97 @@ def test_a_failing_migration_is_named_and_leaves_the_database_as_it_was(
     objects = _public_objects(empty_db_url)
     assert "half_done" not in objects["tables"]
     assert [s.id for s in migrations.status(empty_db_url) if s.applied] == known_migration_ids()
+
+
+LANDED_FILES = ROOT / "tests" / "fixtures" / "migrations_a57523f"  # 0013-0016 as first landed
+
+
+def _landed_source(tmp_path: Path) -> Path:
+    """migrations/ with 0013-0016 as they landed (plain .sql files), before they
+    became Python migrations built from SQL files."""
+    source = tmp_path / "landed"
+    shutil.copytree(migrations_dir(), source)
+    for landed in LANDED_FILES.glob("*.sql"):
+        migration_id = landed.name.split(".")[0]
+        (source / f"{migration_id}.py").unlink(missing_ok=True)
+        shutil.rmtree(source / migration_id, ignore_errors=True)
+        shutil.copy(landed, source / landed.name)
+    return source
+
+
+def test_migrations_rewritten_in_place_give_the_schema_the_landed_files_gave(
+    empty_db_url: str, db_url: str, tmp_path: Path
+) -> None:
+    migrations.apply(empty_db_url, source=_landed_source(tmp_path))
+    _assert_same(dump_schema(db_url), dump_schema(empty_db_url), "schema from the landed 0013-0016")
+    # A database migrated by the landed files is up to date for this build (same ids)...
+    assert migrations.apply(empty_db_url) == []
+    assert all(state.applied for state in migrations.status(empty_db_url))
+    # ...and the new files roll it back and apply it again to the same schema.
+    assert migrations.rollback(empty_db_url, 5) == [
+        "0017_autovacuum_settings",
+        "0016_validate_sprint_constraints",
+        "0015_backfill_sprint_projects",
+        "0014_sprint_indexes",
+        "0013_link_sprints_to_projects",
+    ]
+    migrations.apply(empty_db_url)
+    _assert_same(dump_schema(db_url), dump_schema(empty_db_url), "schema after rolling back and re-applying")
+
+
+def test_count_must_be_positive(empty_db_url: str) -> None:
+    for count in (0, -1):
+        with pytest.raises(ValueError, match="positive whole number"):
+            migrations.apply(empty_db_url, count)
+        with pytest.raises(ValueError, match="positive whole number"):
+            migrations.rollback(empty_db_url, count)
+    assert migrations.status(empty_db_url)[0].applied is False
+
+
+def test_a_killed_migrator_does_not_block_the_next_run(empty_db_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "migrations"
+    shutil.copytree(migrations_dir(), source)
+    last = known_migration_ids()[-1]
+    (source / "9999_slow.sql").write_text(f"-- depends: {last}\nSELECT pg_sleep(3);\n")
+    (source / "9999_slow.rollback.sql").write_text("SELECT 1;\n")
+    migrations.apply(empty_db_url)
+    migrator = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from service import migrations;"
+            " migrations.apply(sys.argv[1], source=Path(sys.argv[2]))",
+            empty_db_url,
+            str(source),
+        ],
+        cwd=ROOT,
+    )
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        deadline = time.monotonic() + 30
+        while not conn.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(3)%'"
+        ).fetchone():
+            assert time.monotonic() < deadline, "the migrator never started its migration"
+            time.sleep(0.05)
+        assert conn.execute("SELECT pid < 0 FROM yoyo_lock").fetchone() == (True,)
+        migrator.send_signal(signal.SIGKILL)
+        migrator.wait()
+        # The row stays behind (plain yoyo would wait 10 s and fail on it); the
+        # advisory lock goes with the session once the server finishes its statement.
+        assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (1,)
+
+    started = time.monotonic()
+    assert migrations.apply(empty_db_url, source=source) == ["9999_slow"]
+    assert time.monotonic() - started < 10
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (0,)
+
+
+def test_a_lock_row_of_plain_yoyo_is_reported_with_what_to_do(empty_db_url: str) -> None:
+    migrations.apply(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, '2026-12-01 10:00', 4242)")
+    with pytest.raises(
+        MigrationFailed, match=r"plain yoyo \(process 4242 since 2026-12-01 10:00:00 UTC\).*yoyo break-lock"
+    ):
+        migrations.apply(empty_db_url)

@@ -43,16 +43,26 @@ _CONCURRENT_BUILD = re.compile(
 )
 
 
-def statements(path: Path) -> list[str]:
-    """The statements of a SQL file, comments kept, empty pieces dropped."""
-    pieces = sqlparse.split(path.read_text(encoding="utf-8"))
-    return [p for p in pieces if sqlparse.format(p, strip_comments=True).strip()]
+def statements(path: Path) -> list[tuple[int, str]]:
+    """The statements of a SQL file with the line each starts on (comments kept,
+    empty pieces dropped)."""
+    text = path.read_text(encoding="utf-8")
+    found: list[tuple[int, str]] = []
+    offset = 0
+    for piece in sqlparse.split(text):
+        code = sqlparse.format(piece, strip_comments=True).strip()
+        at = text.find(piece, offset)
+        offset = at + len(piece) if at >= 0 else offset
+        if code:
+            start = text.find(code.split(None, 1)[0], at if at >= 0 else 0)
+            found.append((text.count("\n", 0, max(start, 0)) + 1, piece))
+    return found
 
 
 def _summary(statement: str) -> str:
-    code = sqlparse.format(statement, strip_comments=True).strip()
-    first = " ".join(code.split())
-    return first if len(first) <= 90 else first[:87] + "..."
+    """The first line of the statement's code."""
+    first = sqlparse.format(statement, strip_comments=True).strip().splitlines()[0]
+    return first if len(first) <= 80 else first[:77] + "..."
 
 
 def _drop_invalid_leftover(conn: psycopg.Connection[Any], statement: str) -> None:
@@ -70,14 +80,14 @@ def _drop_invalid_leftover(conn: psycopg.Connection[Any], statement: str) -> Non
 
 
 def _run(conn: psycopg.Connection[Any], path: Path) -> None:
-    for number, statement in enumerate(statements(path), start=1):
+    for line, statement in statements(path):
         try:
             _drop_invalid_leftover(conn, statement)
             conn.execute(statement)
         except psycopg.Error as exc:
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
                 conn.execute("ROLLBACK")
-            exc.add_note(f"step {path.parent.name}/{path.name} statement {number}: {_summary(statement)}")
+            exc.add_note(f"step {path.parent.name}/{path.name} line {line}: {_summary(statement)}")
             raise
 
 
