@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -394,3 +395,36 @@ def test_concurrent_index_builds_wait_for_an_older_transaction_instead_of_timing
         old.rollback()
         worker.join(60)
     assert outcome == [["0014_sprint_indexes"]]
+
+
+def test_0013_retries_its_locks_so_reads_do_not_queue_behind_an_open_writer(empty_db_url: str) -> None:
+    _apply_until(empty_db_url, "0013_link_sprints_to_projects")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        _legacy_rows(conn)
+    waits: list[float] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with psycopg.connect(empty_db_url, autocommit=True) as reader:
+            while not stop.is_set():
+                started = time.monotonic()
+                reader.execute("SELECT count(*) FROM sprint_analyses")
+                waits.append(time.monotonic() - started)
+                time.sleep(0.02)
+
+    with psycopg.connect(empty_db_url) as writer:
+        # A writer whose transaction stays open for 3 s: 0013's ALTER TABLE cannot
+        # have its lock meanwhile, and every read queued behind a waiting ALTER waits too.
+        writer.execute("UPDATE sprint_analyses SET completed_issues = completed_issues WHERE id = 1")
+        reader = threading.Thread(target=read)
+        reader.start()
+        migrator = threading.Thread(target=lambda: migrations.apply(empty_db_url, 1))
+        migrator.start()
+        time.sleep(3)
+        writer.commit()
+        migrator.join(60)
+    stop.set()
+    reader.join()
+    assert [s.id for s in migrations.status(empty_db_url) if s.applied][-1] == "0013_link_sprints_to_projects"
+    assert max(waits) < 1.0, f"a read waited {max(waits):.2f} s"
+    assert len(waits) > 20
