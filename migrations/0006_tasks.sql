@@ -1,4 +1,5 @@
 -- depends: 0005_features
+-- squawk-ignore-file prefer-bigint-over-int, prefer-bigint-over-smallint -- counts, positions and priorities are range-checked and cannot approach the 32-bit limit
 -- Tasks: the unit of work an agent claims. A task sits in its feature's project
 -- (the composite foreign key carries project_id), may belong to a sprint (the
 -- sprint tables come later and add their foreign key then) and to an assignee.

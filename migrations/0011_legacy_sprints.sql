@@ -1,4 +1,5 @@
 -- depends: 0010_api_documents
+-- squawk-ignore-file prefer-bigint-over-int -- counts, positions and priorities are range-checked and cannot approach the 32-bit limit
 -- Sprints and their analyses as they stood before worktrack knew projects: a
 -- sprint names its Jira project(s) only in the legacy text jira_project_key (one
 -- key, or a comma-separated list for meta-board sprints), and an analysis belongs

@@ -1,4 +1,5 @@
 -- depends: 0011_legacy_sprints
+-- squawk-ignore-file prefer-bigint-over-int -- counts, positions and priorities are range-checked and cannot approach the 32-bit limit
 -- The tables that tie sprints to projects and hold what is reported about them.
 -- All are new, so their constraints are created with them.
 -- Fail fast instead of queueing behind a long lock; cap any one statement.

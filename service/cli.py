@@ -127,16 +127,22 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    if args.action == "list" and (args.count is not None or args.all):
+        raise MigrationFailed("migrate list takes neither --count nor --all")
+    if args.action == "apply" and args.all:
+        raise MigrationFailed("migrate apply applies every pending migration; --all is for rollback")
+    if args.all and args.count is not None:
+        raise MigrationFailed("give either --count or --all, not both")
     url, _ = database.resolve_database_url()
     if args.action == "apply":
         started = time.perf_counter()
-        applied = migrations.apply(url)
+        applied = migrations.apply(url, args.count)
         elapsed = (time.perf_counter() - started) * 1000
         for migration_id in applied:
             print(f"applied {migration_id}")
         print(f"{len(applied)} migration(s) applied in {elapsed:.0f} ms")
     elif args.action == "rollback":
-        count = None if args.all else args.count
+        count = None if args.all else (args.count or 1)
         rolled_back = migrations.rollback(url, count)
         for migration_id in rolled_back:
             print(f"rolled back {migration_id}")
@@ -146,6 +152,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             print(f"{'A' if state.applied else 'U'}  {state.id}")
         print("A = applied, U = unapplied")
     return 0
+
+
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,9 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply, roll back or list migrations")
     migrate.add_argument("action", choices=["apply", "rollback", "list"])
     migrate.add_argument(
-        "--count", type=int, default=1, help="rollback: how many of the newest migrations (default 1)"
+        "--count",
+        type=_positive_count,
+        help="apply: only the first N pending migrations (default: all); "
+        "rollback: the newest N applied ones (default 1)",
     )
-    migrate.add_argument("--all", action="store_true", help="rollback: every migration")
+    migrate.add_argument("--all", action="store_true", help="rollback: every applied migration")
     migrate.set_defaults(func=cmd_migrate)
 
     doctor = sub.add_parser(

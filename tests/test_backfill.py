@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from typing import Any
 
 import psycopg
@@ -100,7 +102,7 @@ def _run_by_hand(url: str, name: str) -> None:
             "-d",
             url,
             "-f",
-            str(migrations_dir() / f"{name}.sql"),
+            str(migrations_dir() / name / "apply.sql"),
         ],
         capture_output=True,
         text=True,
@@ -203,7 +205,10 @@ def test_the_rollback_refuses_to_drop_projects_that_now_hold_work(empty_db_url: 
 
 def test_validation_names_the_legacy_rows_that_break_a_rule(empty_db_url: str) -> None:
     _legacy_database_before(empty_db_url, "0016_validate_sprint_constraints")
-    with pytest.raises(migrations.MigrationFailed, match=r"chk_sprint_analyses_points: 1 analyses"):
+    with pytest.raises(
+        migrations.MigrationFailed,
+        match=r"sprint_analyses: 1 row\(s\) break chk_sprint_analyses_points \(.*\), ids \d+; step 0016",
+    ):
         migrations.apply(empty_db_url)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("UPDATE sprint_analyses SET completed_story_points = 9 WHERE analysis_type = 'broken'")
@@ -255,3 +260,171 @@ def test_the_index_migration_recovers_from_a_failed_concurrent_build(empty_db_ur
     assert row is not None
     assert row[0] is True
     assert "WHERE (state = 'active'::text)" in row[1]
+
+
+# A failed non-transactional migration keeps what it committed: a lock held from
+# another connection makes one step time out half-way, the work before it stays,
+# and applying again completes the migration.
+
+
+def _counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        return {
+            table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[
+                0
+            ]  # type: ignore[index]
+            for table in [
+                "projects",
+                "project_workstreams",
+                "project_sprint_associations",
+                "project_sprint_metrics",
+            ]
+        } | {
+            "analyses with a project": conn.execute(
+                "SELECT count(*) FROM sprint_analyses WHERE project_id IS NOT NULL"
+            ).fetchone()[0]  # type: ignore[index]
+        }
+
+
+def test_a_lock_timeout_half_way_through_the_backfill_keeps_what_it_committed(
+    empty_db_url: str, db_url: str
+) -> None:
+    _legacy_database_before(empty_db_url, BACKFILL)
+    with psycopg.connect(empty_db_url) as blocker:
+        # The metric snapshots come last: holding SHARE on their table makes that
+        # insert time out after the projects, workstreams, associations and analyses.
+        blocker.execute("LOCK TABLE project_sprint_metrics IN SHARE MODE")
+        with pytest.raises(
+            migrations.MigrationFailed,
+            match=r"0015_backfill_sprint_projects: canceling statement due to lock timeout; "
+            r"step 0015_backfill_sprint_projects/apply.sql line \d+: DO \$\$",
+        ):
+            migrations.apply(empty_db_url, 1)
+        blocker.rollback()
+
+    assert _counts(empty_db_url) == {
+        "projects": 3,
+        "project_workstreams": 3,
+        "project_sprint_associations": 6,
+        "project_sprint_metrics": 0,
+        "analyses with a project": 4,
+    }
+    assert BACKFILL not in [s.id for s in migrations.status(empty_db_url) if s.applied]
+
+    assert migrations.apply(empty_db_url, 1) == [BACKFILL]
+    assert _counts(empty_db_url)["project_sprint_metrics"] == 2
+
+
+def test_a_lock_timeout_on_a_validation_keeps_the_constraints_already_validated(empty_db_url: str) -> None:
+    validation = "0016_validate_sprint_constraints"
+    _legacy_database_before(empty_db_url, validation)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM sprint_analyses WHERE analysis_type = 'broken'")
+
+    def unvalidated() -> list[str]:
+        with psycopg.connect(empty_db_url) as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    "SELECT conname FROM pg_constraint WHERE NOT convalidated"
+                    " AND conrelid IN ('sprints'::regclass, 'sprint_analyses'::regclass, 'tasks'::regclass)"
+                    " ORDER BY 1"
+                )
+            ]
+
+    assert len(unvalidated()) == 10
+    with psycopg.connect(empty_db_url) as blocker:
+        # VALIDATE takes SHARE UPDATE EXCLUSIVE: held here, the last one (tasks) times out.
+        blocker.execute("LOCK TABLE tasks IN SHARE UPDATE EXCLUSIVE MODE")
+        with pytest.raises(
+            migrations.MigrationFailed,
+            match=r"lock timeout; step 0016_validate_sprint_constraints/apply.sql line \d+: "
+            r"ALTER TABLE tasks VALIDATE CONSTRAINT fk_tasks_sprint",
+        ):
+            migrations.apply(empty_db_url, 1)
+        blocker.rollback()
+
+    assert unvalidated() == ["fk_tasks_sprint"]  # the nine before it stay validated
+    assert migrations.apply(empty_db_url, 1) == [validation]
+    assert unvalidated() == []
+
+
+def test_a_team_count_that_is_no_whole_number_is_named_before_any_index_is_built(empty_db_url: str) -> None:
+    _apply_until(empty_db_url, "0013_link_sprints_to_projects")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        _legacy_rows(conn)
+        bad = conn.execute(
+            'UPDATE sprint_analyses SET discipline_breakdown = \'{"team_count": "6.5"}\''
+            " WHERE id = (SELECT min(id) FROM sprint_analyses) RETURNING id"
+        ).fetchone()[0]  # type: ignore[index]
+    _apply_until(empty_db_url, "0014_sprint_indexes")
+
+    with pytest.raises(
+        migrations.MigrationFailed,
+        match=rf"sprint_analyses: 1 row\(s\) break chk_sprint_analyses_team_count_is_integer .*, ids {bad}\b",
+    ):
+        migrations.apply(empty_db_url, 1)
+    with psycopg.connect(empty_db_url) as conn:
+        built = conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx_sprint%'"
+            " AND tablename IN ('sprints', 'sprint_analyses')"
+        ).fetchone()
+    assert built == (0,)
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE sprint_analyses SET discipline_breakdown = '{\"team_count\": 6}' WHERE id = %s", [bad]
+        )
+    assert migrations.apply(empty_db_url, 1) == ["0014_sprint_indexes"]
+
+
+def test_concurrent_index_builds_wait_for_an_older_transaction_instead_of_timing_out(
+    empty_db_url: str,
+) -> None:
+    _apply_until(empty_db_url, "0014_sprint_indexes")
+    with psycopg.connect(empty_db_url) as old:
+        # A long transaction with a snapshot (a pg_dump, a report): CREATE INDEX
+        # CONCURRENTLY waits for it by design, longer than the 5 s lock_timeout.
+        old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        old.execute("SELECT count(*) FROM projects")
+        outcome: list[object] = []
+        worker = threading.Thread(target=lambda: outcome.append(migrations.apply(empty_db_url, 1)))
+        worker.start()
+        worker.join(6.5)
+        assert worker.is_alive(), f"the build did not wait: {outcome}"
+        old.rollback()
+        worker.join(60)
+    assert outcome == [["0014_sprint_indexes"]]
+
+
+def test_0013_retries_its_locks_so_reads_do_not_queue_behind_an_open_writer(empty_db_url: str) -> None:
+    _apply_until(empty_db_url, "0013_link_sprints_to_projects")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        _legacy_rows(conn)
+    waits: list[float] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with psycopg.connect(empty_db_url, autocommit=True) as reader:
+            while not stop.is_set():
+                started = time.monotonic()
+                reader.execute("SELECT count(*) FROM sprint_analyses")
+                waits.append(time.monotonic() - started)
+                time.sleep(0.02)
+
+    with psycopg.connect(empty_db_url) as writer:
+        # A writer whose transaction stays open for 3 s: 0013's ALTER TABLE cannot
+        # have its lock meanwhile, and every read queued behind a waiting ALTER waits too.
+        writer.execute("UPDATE sprint_analyses SET completed_issues = completed_issues WHERE id = 1")
+        reader = threading.Thread(target=read)
+        reader.start()
+        migrator = threading.Thread(target=lambda: migrations.apply(empty_db_url, 1))
+        migrator.start()
+        time.sleep(3)
+        writer.commit()
+        migrator.join(60)
+    stop.set()
+    reader.join()
+    assert [s.id for s in migrations.status(empty_db_url) if s.applied][-1] == "0013_link_sprints_to_projects"
+    assert max(waits) < 1.0, f"a read waited {max(waits):.2f} s"
+    assert len(waits) > 20

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -71,6 +72,57 @@ def test_migrate_apply_list_and_rollback(
 
     assert main(["migrate", "rollback", "--all"]) == 0
     assert f"{len(known) - 2} migration(s) rolled back" in capsys.readouterr().out
+
+
+def test_migrate_honours_count_and_refuses_what_it_cannot_do(
+    empty_db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    known = migrations.known_migration_ids()
+
+    assert main(["migrate", "apply", "--count", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"applied {known[0]}"
+    assert out[1].startswith("1 migration(s) applied in")
+
+    for args in (["rollback", "--count", "-1"], ["rollback", "--count", "0"], ["apply", "--count", "x"]):
+        result = _run("migrate", *args, database_url=empty_db_url)
+        assert result.returncode == 2, args
+        assert (
+            result.stderr.strip()
+            .splitlines()[-1]
+            .endswith(f"argument --count: must be a positive whole number, not '{args[-1]}'")
+        )
+    for args, message in [
+        (["rollback", "--all", "--count", "2"], "give either --count or --all, not both"),
+        (["apply", "--all"], "migrate apply applies every pending migration; --all is for rollback"),
+        (["list", "--count", "1"], "migrate list takes neither --count nor --all"),
+    ]:
+        result = _run("migrate", *args, database_url=empty_db_url)
+        assert result.returncode == 1, args
+        assert result.stderr.strip().splitlines() == [f"worktrack: error: {message}"]
+    assert [s.id for s in migrations.status(empty_db_url) if s.applied] == known[:1]
+
+
+def test_a_refused_rollback_prints_one_line(empty_db_url: str) -> None:
+    migrations.apply(empty_db_url, migrations.known_migration_ids().index("0016_validate_sprint_constraints"))
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO projects (key, name, metadata)"
+            " VALUES ('BF', 'backfilled', '{\"created_by\": \"0015_backfill_sprint_projects\"}')"
+        )
+        conn.execute("INSERT INTO tasks (project_id, key, title) SELECT id, 'T-1', 'work' FROM projects")
+    result = _run("migrate", "rollback", database_url=empty_db_url)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.fullmatch(
+        r"worktrack: error: could not roll back migration 0015_backfill_sprint_projects: projects or"
+        r" workstreams created by 0015_backfill_sprint_projects now hold epics, tasks, .* of their own;"
+        r" step 0015_backfill_sprint_projects/rollback.sql line \d+: DO \$\$",
+        lines[0],
+    ), lines[0]
+    assert "Traceback" not in result.stdout
 
 
 def test_init_db_creates_a_missing_database_and_migrates_it(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import difflib
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -71,23 +74,37 @@ def _assert_same(expected: str, actual: str, what: str) -> None:
         pytest.fail(f"{what} differs:\n{diff}")
 
 
+def _step_files(migration_id: str) -> tuple[list[Path], Path]:
+    """A migration's forward SQL files in the order they run, and its rollback file."""
+    folder = migrations_dir() / migration_id
+    if folder.is_dir():  # a Python migration built from SQL files (migrations/lib/worktrack_sql_steps.py)
+        return sorted(p for p in folder.glob("*.sql") if p.name != "rollback.sql"), folder / "rollback.sql"
+    forward = migrations_dir() / f"{migration_id}.sql"
+    return [forward], forward.with_name(f"{migration_id}.rollback.sql")
+
+
 def test_migration_files_are_numbered_paired_and_chained() -> None:
-    forward = sorted(p for p in migrations_dir().glob("*.sql") if not p.name.endswith(".rollback.sql"))
-    assert forward, "no migrations found"
+    ids = known_migration_ids()
+    assert ids, "no migrations found"
     previous = None
-    for number, path in enumerate(forward, start=1):
-        assert re.fullmatch(r"\d{4}_[a-z0-9_]+\.sql", path.name), path.name
-        assert int(path.name[:4]) == number, f"{path.name}: numbers must run 0001, 0002, ..."
-        assert path.with_name(path.name.replace(".sql", ".rollback.sql")).exists(), (
-            f"{path.name} has no rollback"
-        )
-        text = path.read_text()
+    for number, migration_id in enumerate(ids, start=1):
+        assert re.fullmatch(r"\d{4}_[a-z0-9_]+", migration_id), migration_id
+        assert int(migration_id[:4]) == number, f"{migration_id}: numbers must run 0001, 0002, ..."
+        forward, rollback = _step_files(migration_id)
+        assert rollback.exists(), f"{migration_id} has no rollback"
+        python = migrations_dir() / f"{migration_id}.py"
+        header = python.read_text() if python.exists() else forward[0].read_text()
         if previous:
-            assert f"-- depends: {previous}" in text, f"{path.name} must depend on {previous}"
-        assert "SET lock_timeout" in text, f"{path.name} sets no lock_timeout"
-        previous = path.stem
+            depends = f'__depends__ = {{"{previous}"}}' if python.exists() else f"-- depends: {previous}"
+            assert depends in header, f"{migration_id} must depend on {previous}"
+        if python.exists():
+            # Python migrations exist to run outside one transaction, keeping each step.
+            assert "__transactional__ = False" in header, migration_id
+        for path in forward:
+            assert "lock_timeout" in path.read_text(), f"{path.name} sets no lock_timeout"
+        previous = migration_id
     rollbacks = {p.name.replace(".rollback", "") for p in migrations_dir().glob("*.rollback.sql")}
-    assert rollbacks == {p.name for p in forward}, "a rollback file has no migration"
+    assert rollbacks == {p.name for p in migrations_dir().glob("*.sql") if ".rollback" not in p.name}
 
 
 def test_fresh_apply_creates_every_table_and_second_apply_changes_nothing(empty_db_url: str) -> None:
@@ -142,14 +159,15 @@ def _psql_file(url: str, path: Path) -> None:
 
 
 def test_each_file_runs_twice_by_hand_and_matches_yoyo(empty_db_url: str, db_url: str) -> None:
-    forward = [migrations_dir() / f"{m}.sql" for m in known_migration_ids()]
-    for path in forward:
-        _psql_file(empty_db_url, path)
-        _psql_file(empty_db_url, path)
+    ids = known_migration_ids()
+    for migration_id in ids:
+        for path in _step_files(migration_id)[0]:
+            _psql_file(empty_db_url, path)
+            _psql_file(empty_db_url, path)
     _assert_same(dump_schema(db_url), dump_schema(empty_db_url), "schema from psql -f, twice each")
 
-    for path in reversed(forward):
-        rollback = path.with_name(path.name.replace(".sql", ".rollback.sql"))
+    for migration_id in reversed(ids):
+        rollback = _step_files(migration_id)[1]
         _psql_file(empty_db_url, rollback)
         _psql_file(empty_db_url, rollback)
     assert _public_objects(empty_db_url) == {
@@ -171,7 +189,7 @@ def test_squawk_passes_on_every_migration() -> None:
     squawk = shutil.which("squawk")
     assert squawk, "squawk is not installed (pip install -e '.[dev]')"
     result = subprocess.run(
-        [squawk, "--reporter", "gcc", *sorted(str(p) for p in migrations_dir().glob("*.sql"))],
+        [squawk, "--reporter", "gcc", *sorted(str(p) for p in migrations_dir().glob("**/*.sql"))],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -199,3 +217,97 @@ def test_a_failing_migration_is_named_and_leaves_the_database_as_it_was(
     objects = _public_objects(empty_db_url)
     assert "half_done" not in objects["tables"]
     assert [s.id for s in migrations.status(empty_db_url) if s.applied] == known_migration_ids()
+
+
+LANDED_FILES = ROOT / "tests" / "fixtures" / "migrations_a57523f"  # 0013-0016 as first landed
+
+
+def _landed_source(tmp_path: Path) -> Path:
+    """migrations/ with 0013-0016 as they landed (plain .sql files), before they
+    became Python migrations built from SQL files."""
+    source = tmp_path / "landed"
+    shutil.copytree(migrations_dir(), source)
+    for landed in LANDED_FILES.glob("*.sql"):
+        migration_id = landed.name.split(".")[0]
+        (source / f"{migration_id}.py").unlink(missing_ok=True)
+        shutil.rmtree(source / migration_id, ignore_errors=True)
+        shutil.copy(landed, source / landed.name)
+    return source
+
+
+def test_migrations_rewritten_in_place_give_the_schema_the_landed_files_gave(
+    empty_db_url: str, db_url: str, tmp_path: Path
+) -> None:
+    migrations.apply(empty_db_url, source=_landed_source(tmp_path))
+    _assert_same(dump_schema(db_url), dump_schema(empty_db_url), "schema from the landed 0013-0016")
+    # A database migrated by the landed files is up to date for this build (same ids)...
+    assert migrations.apply(empty_db_url) == []
+    assert all(state.applied for state in migrations.status(empty_db_url))
+    # ...and the new files roll it back and apply it again to the same schema.
+    assert migrations.rollback(empty_db_url, 5) == [
+        "0017_autovacuum_settings",
+        "0016_validate_sprint_constraints",
+        "0015_backfill_sprint_projects",
+        "0014_sprint_indexes",
+        "0013_link_sprints_to_projects",
+    ]
+    migrations.apply(empty_db_url)
+    _assert_same(dump_schema(db_url), dump_schema(empty_db_url), "schema after rolling back and re-applying")
+
+
+def test_count_must_be_positive(empty_db_url: str) -> None:
+    for count in (0, -1):
+        with pytest.raises(ValueError, match="positive whole number"):
+            migrations.apply(empty_db_url, count)
+        with pytest.raises(ValueError, match="positive whole number"):
+            migrations.rollback(empty_db_url, count)
+    assert migrations.status(empty_db_url)[0].applied is False
+
+
+def test_a_killed_migrator_does_not_block_the_next_run(empty_db_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "migrations"
+    shutil.copytree(migrations_dir(), source)
+    last = known_migration_ids()[-1]
+    (source / "9999_slow.sql").write_text(f"-- depends: {last}\nSELECT pg_sleep(3);\n")
+    (source / "9999_slow.rollback.sql").write_text("SELECT 1;\n")
+    migrations.apply(empty_db_url)
+    migrator = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from service import migrations;"
+            " migrations.apply(sys.argv[1], source=Path(sys.argv[2]))",
+            empty_db_url,
+            str(source),
+        ],
+        cwd=ROOT,
+    )
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        deadline = time.monotonic() + 30
+        while not conn.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(3)%'"
+        ).fetchone():
+            assert time.monotonic() < deadline, "the migrator never started its migration"
+            time.sleep(0.05)
+        assert conn.execute("SELECT pid < 0 FROM yoyo_lock").fetchone() == (True,)
+        migrator.send_signal(signal.SIGKILL)
+        migrator.wait()
+        # The row stays behind (plain yoyo would wait 10 s and fail on it); the
+        # advisory lock goes with the session once the server finishes its statement.
+        assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (1,)
+
+    started = time.monotonic()
+    assert migrations.apply(empty_db_url, source=source) == ["9999_slow"]
+    assert time.monotonic() - started < 10
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (0,)
+
+
+def test_a_lock_row_of_plain_yoyo_is_reported_with_what_to_do(empty_db_url: str) -> None:
+    migrations.apply(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, '2026-12-01 10:00', 4242)")
+    with pytest.raises(
+        MigrationFailed, match=r"plain yoyo \(process 4242 since 2026-12-01 10:00:00 UTC\).*yoyo break-lock"
+    ):
+        migrations.apply(empty_db_url)
