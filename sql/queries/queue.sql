@@ -36,10 +36,13 @@ WITH who AS (
              WHERE d.project_id = t.project_id AND d.task_id = t.id AND blocker.status <> 'completed')
        AND (%(agent_type)s::text IS NULL OR t.agent_type = %(agent_type)s)
        AND (%(feature)s::text IS NULL OR t.feature_id = (
-                SELECT f.id FROM features f WHERE f.project_id = t.project_id AND f.key = %(feature)s))
-       AND (%(epic)s::text IS NULL OR t.feature_id IN (
+                SELECT f.id FROM features f
+                 WHERE f.project_id = (SELECT id FROM projects WHERE lower(key) = lower(%(project)s))
+                   AND f.key = %(feature)s))
+       AND (%(epic)s::text IS NULL OR t.feature_id = ANY (ARRAY(
                 SELECT f.id FROM features f JOIN epics e ON e.project_id = f.project_id AND e.id = f.epic_id
-                 WHERE f.project_id = t.project_id AND e.key = %(epic)s))
+                 WHERE f.project_id = (SELECT id FROM projects WHERE lower(key) = lower(%(project)s))
+                   AND e.key = %(epic)s)))
      ORDER BY t.priority DESC, t.created_at, t.id
      LIMIT 1
        FOR UPDATE OF t SKIP LOCKED
