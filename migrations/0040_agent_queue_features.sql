@@ -21,7 +21,8 @@ DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'chk_projects_lease_seconds') THEN
         ALTER TABLE projects ADD CONSTRAINT chk_projects_lease_seconds
-            CHECK (default_lease_seconds BETWEEN 1 AND max_lease_seconds AND max_lease_seconds <= 86400)
+            CHECK (default_lease_seconds >= 1 AND default_lease_seconds <= max_lease_seconds
+                   AND max_lease_seconds <= 86400)
             NOT VALID;
     END IF;
 END

@@ -9,4 +9,5 @@ ALTER TABLE tasks ADD CONSTRAINT chk_tasks_evidence_is_object
     CHECK (evidence IS NULL OR jsonb_typeof(evidence) = 'object') NOT VALID;
 ALTER TABLE projects DROP CONSTRAINT IF EXISTS chk_projects_lease_seconds;
 ALTER TABLE projects ADD CONSTRAINT chk_projects_lease_seconds
-    CHECK (default_lease_seconds BETWEEN 1 AND max_lease_seconds AND max_lease_seconds <= 86400) NOT VALID;
+    CHECK (default_lease_seconds >= 1 AND default_lease_seconds <= max_lease_seconds
+                   AND max_lease_seconds <= 86400) NOT VALID;

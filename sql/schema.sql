@@ -100,7 +100,7 @@ CREATE TABLE public.projects (
     default_lease_seconds integer DEFAULT 300 NOT NULL,
     max_lease_seconds integer DEFAULT 86400 NOT NULL,
     CONSTRAINT chk_projects_key_format CHECK ((key ~ '^[A-Za-z][A-Za-z0-9_-]{0,99}$'::text)),
-    CONSTRAINT chk_projects_lease_seconds CHECK ((((default_lease_seconds >= 1) AND (default_lease_seconds <= max_lease_seconds)) AND (max_lease_seconds <= 86400))),
+    CONSTRAINT chk_projects_lease_seconds CHECK (((default_lease_seconds >= 1) AND (default_lease_seconds <= max_lease_seconds) AND (max_lease_seconds <= 86400))),
     CONSTRAINT chk_projects_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT chk_projects_name_not_blank CHECK ((btrim(name) <> ''::text))
 );
