@@ -71,8 +71,9 @@ def _checked(model: type[M], **fields: Any) -> M:
         raise Unprocessable("the arguments are invalid", errors=_field_errors(exc, "arguments")) from None
 
 
-async def _answer(work: Awaitable[str | None], empty: Doc | None = None) -> Doc:
-    """The document the HTTP API would answer, or its problem+json as a tool error."""
+async def _answer(work: Awaitable[str | None]) -> Doc:
+    """The document the HTTP API would answer ({} for its 204), or its problem+json
+    as a tool error."""
     try:
         doc = await work
     except ApiError as exc:
@@ -81,7 +82,7 @@ async def _answer(work: Awaitable[str | None], empty: Doc | None = None) -> Doc:
             problem["errors"] = exc.errors
         raise ToolError(json.dumps(problem)) from None
     if doc is None:
-        return empty or {}
+        return {}
     parsed: Doc = json.loads(doc)
     return parsed
 
