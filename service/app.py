@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import metrics, openapi, queries
+from service import mcp_server, metrics, openapi, queries
 from service.config import PoolSettings
 from service.database import resolve_database_url
 from service.db import Pool, create_pool
@@ -106,6 +106,16 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
     """The application; the database is resolved now, the pool opened by the lifespan."""
     url = database_url or resolve_database_url()[0]
     pool = create_pool(url, pool_settings or PoolSettings.from_env())
+    # /mcp: the MCP tools over streamable HTTP. Stateless, with JSON answers: each
+    # request stands alone, so any worker of `serve --workers N` can answer it.
+    mcp = mcp_server.build(pool)
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        transport_security=mcp_server.transport_security(),
+    )
+    mcp_routes = [route for route in mcp_app.routes if isinstance(route, Route)]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -113,7 +123,8 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
         # /readyz reports it and requests answer 503 until it is back.
         await pool.open(wait=False)
         try:
-            yield
+            async with mcp.session_manager.run():
+                yield
         finally:
             await pool.close()
 
@@ -138,6 +149,7 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
         Route("/metrics", metrics.metrics, methods=["GET"]),
         *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
         *ui.PAGES,  # the web UI and /docs: HTML, so not in the OpenAPI document
+        *mcp_routes,
     ]
     templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
     app = Starlette(

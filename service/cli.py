@@ -78,6 +78,32 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """The MCP server on stdin/stdout, for an agent that starts it as a subprocess."""
+    import anyio
+
+    from service import mcp_server
+    from service.config import PoolSettings
+    from service.db import create_pool
+
+    url, _ = database.resolve_database_url()
+    if args.migrate:
+        _init_db(url, quiet=True)  # stdout carries the protocol: nothing else may go there
+    else:
+        database.check_connection(url)
+    pool = create_pool(url, PoolSettings.from_env())
+
+    async def serve() -> None:
+        await pool.open(wait=False)
+        try:
+            await mcp_server.build(pool).run_stdio_async()
+        finally:
+            await pool.close()
+
+    anyio.run(serve)
+    return 0
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from service import seed
 
@@ -187,6 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--demo", action="store_true", help="seed demo data into an empty database first")
     serve.set_defaults(func=cmd_serve)
+
+    mcp = sub.add_parser("mcp", help="serve the MCP tools on stdio (for an agent to start)")
+    mcp.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        help="do not create the database or apply migrations (when DBAs migrate)",
+    )
+    mcp.set_defaults(func=cmd_mcp)
 
     seed = sub.add_parser("seed", help="load demo data (safe to run twice)")
     seed.add_argument("--demo", action="store_true", required=True, help="the demo data set")

@@ -112,6 +112,13 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
     "chk_task_dependencies_acyclic": (Conflict, None, "this dependency would close a cycle"),
     "chk_task_dependencies_not_self": (Unprocessable, None, "a task cannot depend on itself"),
     "fk_tasks_feature": (NotFound, "feature", "the feature does not exist in this project"),
+    "chk_tasks_evidence_is_object": (Unprocessable, "evidence", "evidence must be a JSON object"),
+    "chk_task_links_not_self": (Unprocessable, None, "a task cannot be linked to itself"),
+    "chk_projects_lease_seconds": (
+        Unprocessable,
+        "default_lease_seconds",
+        "the default lease must lie between 1 second and the project's max_lease_seconds",
+    ),
     "fk_tasks_assignee": (NotFound, "assignee", "no user has this id"),
     "fk_tasks_sprint": (NotFound, "sprint", "no sprint has this id"),
     "uq_users_email_lower": (Conflict, "email", "a user with this email already exists (emails ignore case)"),

@@ -24,6 +24,7 @@ RowId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
 StoryPoints = Annotated[float, Field(ge=0, le=9999.99, allow_inf_nan=False)]
 LeaseSeconds = Annotated[int, Field(ge=1, le=86_400)]
 Metadata = dict[str, Any]
+LinkKind = Literal["related", "discovered_from"]
 
 
 class Body(BaseModel):
@@ -38,6 +39,8 @@ class ProjectCreate(Body):
     description: Text | None = None
     is_active: bool = True
     metadata: Metadata = Field(default_factory=dict)
+    default_lease_seconds: LeaseSeconds = 300
+    max_lease_seconds: LeaseSeconds = 86_400
 
 
 class Patch(Body):
@@ -48,11 +51,13 @@ class Patch(Body):
 
 
 class ProjectPatch(Patch):
-    NOT_NULL = frozenset({"name", "is_active", "metadata"})
+    NOT_NULL = frozenset({"name", "is_active", "metadata", "default_lease_seconds", "max_lease_seconds"})
     name: Title | None = None
     description: Text | None = None
     is_active: bool | None = None
     metadata: Metadata | None = None
+    default_lease_seconds: LeaseSeconds | None = None
+    max_lease_seconds: LeaseSeconds | None = None
 
 
 class EpicCreate(Body):
@@ -117,17 +122,26 @@ class StatusChange(Body):
     agent: ShortText | None = Field(
         None, description="the agent that claimed the task: refused (409) if it no longer holds the lease"
     )
+    evidence: Metadata | None = Field(
+        None, description='what shows the work, e.g. {"commit": "...", "tests": "...", "files": [...]}'
+    )
+
+
+_LEASE = "seconds; default the project's default_lease_seconds, at most its max_lease_seconds"
 
 
 class ClaimRequest(Body):
     project: ProjectKey
     agent: ShortText
-    lease_seconds: LeaseSeconds = 300
+    lease_seconds: LeaseSeconds | None = Field(None, description=_LEASE)
+    epic: EpicKey | None = Field(None, description="claim only within this epic")
+    feature: FeatureKey | None = Field(None, description="claim only within this feature")
+    agent_type: ShortText | None = Field(None, description="claim only tasks for this agent type")
 
 
 class Heartbeat(Body):
     agent: ShortText
-    lease_seconds: LeaseSeconds = 300
+    lease_seconds: LeaseSeconds | None = Field(None, description=_LEASE)
 
 
 # --- query strings ---------------------------------------------------------------
@@ -196,6 +210,8 @@ class Project(BaseModel):
     description: str | None
     is_active: bool
     metadata: Metadata
+    default_lease_seconds: int
+    max_lease_seconds: int
     created_at: datetime
     updated_at: datetime
 
@@ -250,6 +266,9 @@ class Task(BaseModel):
     story_points: float | None
     metadata: Metadata
     depends_on: list[str]
+    evidence: Metadata | None
+    related: list[str] = Field(description="tasks linked as related (never blocking)")
+    discovered_from: list[str] = Field(description="tasks this one was found while working on")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -262,6 +281,7 @@ class HistoryItem(BaseModel):
     to_status: Status
     actor: str
     note: str | None
+    evidence: Metadata | None
     changed_at: datetime
 
 

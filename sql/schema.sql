@@ -97,7 +97,10 @@ CREATE TABLE public.projects (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    default_lease_seconds integer DEFAULT 300 NOT NULL,
+    max_lease_seconds integer DEFAULT 86400 NOT NULL,
     CONSTRAINT chk_projects_key_format CHECK ((key ~ '^[A-Za-z][A-Za-z0-9_-]{0,99}$'::text)),
+    CONSTRAINT chk_projects_lease_seconds CHECK (((default_lease_seconds >= 1) AND (default_lease_seconds <= max_lease_seconds) AND (max_lease_seconds <= 86400))),
     CONSTRAINT chk_projects_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT chk_projects_name_not_blank CHECK ((btrim(name) <> ''::text))
 );
@@ -111,6 +114,8 @@ CREATE FUNCTION public.project_json(p public.projects) RETURNS json
         'description', p.description,
         'is_active', p.is_active,
         'metadata', p.metadata,
+        'default_lease_seconds', p.default_lease_seconds,
+        'max_lease_seconds', p.max_lease_seconds,
         'created_at', p.created_at,
         'updated_at', p.updated_at)
 $$;
@@ -183,6 +188,7 @@ CREATE TABLE public.task_history (
     actor text NOT NULL,
     note text,
     changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    evidence jsonb,
     CONSTRAINT chk_task_history_to_status CHECK ((to_status = ANY (ARRAY['pending'::text, 'in_progress'::text, 'blocked'::text, 'in_review'::text, 'completed'::text, 'cancelled'::text])))
 )
 WITH (autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05');
@@ -196,6 +202,7 @@ CREATE FUNCTION public.task_history_json(h public.task_history, task_key text) R
         'to_status', h.to_status,
         'actor', h.actor,
         'note', h.note,
+        'evidence', h.evidence,
         'changed_at', h.changed_at)
 $$;
 
@@ -243,8 +250,10 @@ CREATE TABLE public.tasks (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     started_at timestamp with time zone,
     completed_at timestamp with time zone,
+    evidence jsonb,
     CONSTRAINT chk_tasks_attempts_not_negative CHECK ((attempts >= 0)),
     CONSTRAINT chk_tasks_completed_at_matches_status CHECK (((status = 'completed'::text) = (completed_at IS NOT NULL))),
+    CONSTRAINT chk_tasks_evidence_is_object CHECK (((evidence IS NULL) OR (jsonb_typeof(evidence) = 'object'::text))),
     CONSTRAINT chk_tasks_expected_outputs_are_artifact_ids CHECK (((jsonb_typeof(expected_outputs) = 'array'::text) AND (NOT jsonb_path_exists(expected_outputs, '$[*]?(@.type() != "string")'::jsonpath)))),
     CONSTRAINT chk_tasks_inputs_are_artifact_ids CHECK (((jsonb_typeof(inputs) = 'array'::text) AND (NOT jsonb_path_exists(inputs, '$[*]?(@.type() != "string")'::jsonpath)))),
     CONSTRAINT chk_tasks_key_format CHECK (((key ~ '^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$'::text) AND (length(key) <= 50))),
@@ -293,6 +302,21 @@ BEGIN
                       FROM task_dependencies d
                       JOIN tasks other ON other.project_id = d.project_id AND other.id = d.depends_on_id
                      WHERE d.project_id = t.project_id AND d.task_id = t.id),
+                   '[]'::json),
+               'evidence', t.evidence,
+               -- related links are stored in both directions: one probe of the
+               -- primary key finds every link of the task.
+               'related', coalesce(
+                   (SELECT json_agg(other.key ORDER BY other.key)
+                      FROM task_links l
+                      JOIN tasks other ON other.project_id = l.project_id AND other.id = l.linked_task_id
+                     WHERE l.project_id = t.project_id AND l.task_id = t.id AND l.kind = 'related'),
+                   '[]'::json),
+               'discovered_from', coalesce(
+                   (SELECT json_agg(other.key ORDER BY other.key)
+                      FROM task_links l
+                      JOIN tasks other ON other.project_id = l.project_id AND other.id = l.linked_task_id
+                     WHERE l.project_id = t.project_id AND l.task_id = t.id AND l.kind = 'discovered_from'),
                    '[]'::json),
                'created_at', t.created_at,
                'updated_at', t.updated_at,
@@ -353,12 +377,13 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status = OLD.status THEN
         RETURN NULL;
     END IF;
-    INSERT INTO task_history (project_id, task_id, from_status, to_status, actor, note)
+    INSERT INTO task_history (project_id, task_id, from_status, to_status, actor, note, evidence)
     VALUES (NEW.project_id, NEW.id,
             CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END,
             NEW.status,
             coalesce(nullif(current_setting('worktrack.actor', true), ''), session_user),
-            nullif(current_setting('worktrack.note', true), ''));
+            nullif(current_setting('worktrack.note', true), ''),
+            CASE WHEN TG_OP = 'INSERT' OR NEW.evidence IS DISTINCT FROM OLD.evidence THEN NEW.evidence END);
     RETURN NULL;
 END;
 $$;
@@ -599,6 +624,16 @@ ALTER TABLE public.task_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
     CACHE 1
 );
 
+CREATE TABLE public.task_links (
+    project_id bigint NOT NULL,
+    task_id bigint NOT NULL,
+    linked_task_id bigint NOT NULL,
+    kind text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_task_links_kind CHECK ((kind = ANY (ARRAY['related'::text, 'discovered_from'::text]))),
+    CONSTRAINT chk_task_links_not_self CHECK ((task_id <> linked_task_id))
+);
+
 CREATE TABLE public.task_status_transitions (
     from_status text NOT NULL,
     to_status text NOT NULL,
@@ -697,6 +732,9 @@ ALTER TABLE ONLY public.task_dependencies
 ALTER TABLE ONLY public.task_history
     ADD CONSTRAINT task_history_pkey PRIMARY KEY (project_id, id);
 
+ALTER TABLE ONLY public.task_links
+    ADD CONSTRAINT task_links_pkey PRIMARY KEY (project_id, task_id, kind, linked_task_id);
+
 ALTER TABLE ONLY public.task_status_transitions
     ADD CONSTRAINT task_status_transitions_pkey PRIMARY KEY (from_status, to_status);
 
@@ -773,6 +811,8 @@ CREATE INDEX idx_task_history_project_changed_at ON public.task_history USING bt
 
 CREATE INDEX idx_task_history_project_task ON public.task_history USING btree (project_id, task_id, id);
 
+CREATE INDEX idx_task_links_project_linked_task ON public.task_links USING btree (project_id, linked_task_id);
+
 CREATE INDEX idx_tasks_assignee ON public.tasks USING btree (assignee_id) WHERE (assignee_id IS NOT NULL);
 
 CREATE INDEX idx_tasks_expected_outputs ON public.tasks USING gin (expected_outputs jsonb_path_ops);
@@ -786,6 +826,10 @@ CREATE INDEX idx_tasks_project_lease_expires_at ON public.tasks USING btree (pro
 CREATE INDEX idx_tasks_project_status ON public.tasks USING btree (project_id, status);
 
 CREATE INDEX idx_tasks_ready_queue ON public.tasks USING btree (project_id, priority DESC, created_at, id) WHERE (status = 'pending'::text);
+
+CREATE INDEX idx_tasks_ready_queue_agent_type ON public.tasks USING btree (project_id, agent_type, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (agent_type IS NOT NULL));
+
+CREATE INDEX idx_tasks_ready_queue_feature ON public.tasks USING btree (project_id, feature_id, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (feature_id IS NOT NULL));
 
 CREATE INDEX idx_tasks_sprint ON public.tasks USING btree (sprint_id) WHERE (sprint_id IS NOT NULL);
 
@@ -889,6 +933,12 @@ ALTER TABLE ONLY public.task_dependencies
 
 ALTER TABLE ONLY public.task_history
     ADD CONSTRAINT fk_task_history_task FOREIGN KEY (project_id, task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.task_links
+    ADD CONSTRAINT fk_task_links_linked_task FOREIGN KEY (project_id, linked_task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.task_links
+    ADD CONSTRAINT fk_task_links_task FOREIGN KEY (project_id, task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT fk_tasks_assignee FOREIGN KEY (assignee_id) REFERENCES public.users(id) ON DELETE SET NULL;

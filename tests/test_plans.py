@@ -48,8 +48,53 @@ def _plan(conn: psycopg.Connection[Any], query: sql.Composable, **params: Any) -
 def test_next_and_claim_use_the_ready_queue_index(loaded: psycopg.Connection[Any]) -> None:
     queue = queries.load("queue")
     assert "idx_tasks_ready_queue" in _plan(loaded, queue["task_next"], project="P3")
-    claim = _plan(loaded, queue["task_claim_next"], project="P3", agent="a", lease_seconds=60)
+    claim = _plan(
+        loaded,
+        queue["task_claim_next"],
+        project="P3",
+        agent="a",
+        lease_seconds=60,
+        epic=None,
+        feature=None,
+        agent_type=None,
+    )
     assert "idx_tasks_ready_queue" in claim
+
+
+def test_claims_within_a_feature_an_epic_or_an_agent_type_use_their_indexes(
+    loaded: psycopg.Connection[Any],
+) -> None:
+    """1,000 features in 100 epics share P3's tasks, and 40 agent types; a claim that
+    names one walks that filter's index instead of the whole ready queue."""
+    loaded.execute(
+        "INSERT INTO epics (project_id, key, title)"
+        " SELECT p.id, 'E' || lpad(g::text, 3, '0'), 'Epic' FROM projects p, generate_series(1, 100) g"
+        " WHERE p.key = 'P3'"
+    )
+    loaded.execute(
+        "INSERT INTO features (project_id, epic_id, key, title)"
+        " SELECT e.project_id, e.id, e.key || '-F' || lpad(g::text, 2, '0'), 'Feature'"
+        " FROM epics e, generate_series(1, 10) g"
+    )
+    loaded.execute(
+        """
+        UPDATE tasks t
+           SET feature_id = (SELECT f.id FROM features f WHERE f.project_id = t.project_id
+                              ORDER BY f.id OFFSET t.id % 1000 LIMIT 1),
+               agent_type = 'type-' || (t.id % 40)
+          FROM projects p WHERE p.id = t.project_id AND p.key = 'P3'
+        """
+    )
+    loaded.execute("ANALYZE")
+    claim = queries.load("queue")["task_claim_next"]
+    params: dict[str, Any] = {"project": "P3", "agent": "a", "lease_seconds": 60}
+    nothing = {"epic": None, "feature": None, "agent_type": None}
+    by_feature = _plan(loaded, claim, **params, **{**nothing, "feature": "E002-F03"})
+    assert "idx_tasks_ready_queue_feature" in by_feature
+    by_epic = _plan(loaded, claim, **params, **{**nothing, "epic": "E002"})
+    assert "idx_tasks_ready_queue_feature" in by_epic, by_epic
+    by_type = _plan(loaded, claim, **params, **{**nothing, "agent_type": "type-3"})
+    assert "idx_tasks_ready_queue_agent_type" in by_type
 
 
 def test_reclaim_uses_the_lease_index(loaded: psycopg.Connection[Any]) -> None:

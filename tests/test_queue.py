@@ -275,3 +275,94 @@ def test_reclaim_takes_only_the_projects_expired_leases(db_url: str) -> None:
         ("beta", "T-0", "in_progress"),
         ("beta", "T-1", "in_progress"),  # expired, but beta's to return, not alpha's
     ]
+
+
+def _lease_seconds(db_url: str, key: str) -> float:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT extract(epoch FROM lease_expires_at - now()) FROM tasks WHERE key = %s", (key,)
+        ).fetchone()
+    assert row is not None
+    return float(row[0])
+
+
+def test_leases_default_to_the_projects_and_stop_at_its_maximum(api: TestClient, db_url: str) -> None:
+    limits = {"default_lease_seconds": 60, "max_lease_seconds": 900}
+    created = api.post("/projects", json={"key": "leases", "name": "L", **limits})
+    assert (created.json()["default_lease_seconds"], created.json()["max_lease_seconds"]) == (60, 900)
+    api.post("/projects/leases/tasks/bulk", json=[{"key": "T-1", "title": "a"}, {"key": "T-2", "title": "b"}])
+    api.post("/tasks/claim", json={"project": "leases", "agent": "a"})
+    assert 50 < _lease_seconds(db_url, "T-1") <= 60
+    api.post("/tasks/claim", json={"project": "leases", "agent": "a", "lease_seconds": 5000})
+    assert 890 < _lease_seconds(db_url, "T-2") <= 900
+    api.post("/projects/leases/tasks/T-2/heartbeat", json={"agent": "a"})
+    assert 50 < _lease_seconds(db_url, "T-2") <= 60
+    refused = api.patch("/projects/leases", json={"default_lease_seconds": 1000})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "body.default_lease_seconds"
+    assert api.patch("/projects/leases", json={"max_lease_seconds": None}).status_code == 422
+
+
+def test_a_claim_within_an_epic_feature_or_agent_type_stays_within_it(api: TestClient) -> None:
+    for epic in ("E01", "E02"):
+        api.post("/projects/alpha/epics", json={"key": epic, "title": epic})
+        api.post("/projects/alpha/features", json={"key": f"{epic}-F01", "epic": epic, "title": "f"})
+    api.post(
+        "/projects/alpha/tasks/bulk",
+        json=[
+            {"key": "T-1", "title": "top, no feature", "priority": 10, "agent_type": "reviewer"},
+            {"key": "T-2", "title": "E02", "priority": 9, "feature": "E02-F01"},
+            {"key": "T-3", "title": "E01", "priority": 1, "feature": "E01-F01", "agent_type": "coder"},
+        ],
+    )
+
+    def claim(**within: str) -> str | None:
+        answer = api.post("/tasks/claim", json={"project": "alpha", "agent": "a", **within})
+        return answer.json()["key"] if answer.status_code == 200 else None
+
+    assert claim(epic="E01") == "T-3"
+    assert claim(epic="E01") is None
+    assert claim(feature="E02-F01") == "T-2"
+    assert claim(agent_type="coder") is None
+    assert claim(agent_type="reviewer") == "T-1"
+    assert claim(epic="E09") is None  # an unknown epic simply has no ready task
+    bad = api.post("/tasks/claim", json={"project": "alpha", "agent": "a", "feature": "F1"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.feature"
+
+
+def test_evidence_is_kept_with_the_task_and_its_history_row(api: TestClient, db_url: str) -> None:
+    api.post("/projects/alpha/tasks", json={"key": "T-1", "title": "work"})
+    api.post("/tasks/claim", json={"project": "alpha", "agent": "a"})
+    evidence = {"commit": "abc123", "tests": "12 passed", "files": ["a.py"]}
+    done = api.post(
+        "/projects/alpha/tasks/T-1/status",
+        json={"status": "completed", "agent": "a", "note": "ok", "evidence": evidence},
+    )
+    assert done.status_code == 200 and done.json()["evidence"] == evidence
+    history = api.get("/projects/alpha/tasks/T-1/history").json()["items"]
+    assert [h["evidence"] for h in history] == [None, None, evidence]
+    not_object = api.post("/projects/alpha/tasks/T-1/status", json={"status": "in_progress", "evidence": [1]})
+    assert not_object.status_code == 422 and not_object.json()["errors"][0]["field"] == "body.evidence"
+    with psycopg.connect(db_url, autocommit=True) as conn, pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("UPDATE tasks SET evidence = '[1]'")  # the database refuses it too
+
+
+def test_links_are_listed_on_the_task_and_never_block(api: TestClient) -> None:
+    api.post(
+        "/projects/alpha/tasks/bulk",
+        json=[{"key": "T-1", "title": "a", "priority": 9}, {"key": "T-2", "title": "found", "priority": 1}],
+    )
+    assert api.put("/projects/alpha/tasks/T-2/links/discovered_from/T-1").status_code == 201
+    assert api.put("/projects/alpha/tasks/T-2/links/discovered_from/T-1").status_code == 200
+    assert api.put("/projects/alpha/tasks/T-1/links/related/T-2").status_code == 201
+    found = api.get("/projects/alpha/tasks/T-2").json()
+    assert (found["discovered_from"], found["related"], found["depends_on"]) == (["T-1"], ["T-1"], [])
+    assert api.get("/projects/alpha/tasks/T-1").json()["related"] == ["T-2"]
+    claimed = [api.post("/tasks/claim", json={"project": "alpha", "agent": "a"}).json()["key"] for _ in "ab"]
+    assert claimed == ["T-1", "T-2"]  # T-2 is ready although T-1 is not completed
+    assert api.put("/projects/alpha/tasks/T-1/links/blocks/T-2").status_code == 404
+    assert api.put("/projects/alpha/tasks/T-1/links/related/T-1").status_code == 422
+    assert api.put("/projects/alpha/tasks/T-1/links/related/T-9").status_code == 404
+    assert api.delete("/projects/alpha/tasks/T-2/links/related/T-1").status_code == 204
+    assert api.get("/projects/alpha/tasks/T-1").json()["related"] == []
+    assert api.delete("/projects/alpha/tasks/T-2/links/related/T-1").status_code == 404

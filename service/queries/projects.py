@@ -23,7 +23,15 @@ _SET_LOCAL_TIMEOUT = _Q["set_local_statement_timeout"]
 
 
 async def insert(
-    conn: Conn, *, key: str, name: str, description: str | None, is_active: bool, metadata: dict[str, Any]
+    conn: Conn,
+    *,
+    key: str,
+    name: str,
+    description: str | None,
+    is_active: bool,
+    metadata: dict[str, Any],
+    default_lease_seconds: int = 300,
+    max_lease_seconds: int = 86_400,
 ) -> str:
     return str(
         await fetch_value(
@@ -34,6 +42,8 @@ async def insert(
             description=description,
             is_active=is_active,
             metadata=Jsonb(metadata),
+            default_lease_seconds=default_lease_seconds,
+            max_lease_seconds=max_lease_seconds,
         )
     )
 

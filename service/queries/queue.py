@@ -19,11 +19,38 @@ async def next_ready(conn: Conn, *, project: str) -> str | None:
     return await fetch_text(conn, _NEXT, project=project)
 
 
-async def claim_next(conn: Conn, *, project: str, agent: str, lease_seconds: int) -> str | None:
-    return await fetch_text(conn, _CLAIM, project=project, agent=agent, lease_seconds=lease_seconds)
+async def claim_next(
+    conn: Conn,
+    *,
+    project: str,
+    agent: str,
+    lease_seconds: int | None,
+    epic: str | None = None,
+    feature: str | None = None,
+    agent_type: str | None = None,
+) -> str | None:
+    """Claim the best ready task, within an epic, a feature or an agent type when named.
+
+    A filtered claim is planned for its actual values each time (prepare=False), so
+    the plan folds the unused filters away and walks the index of the one named.
+    """
+    filtered = any(value is not None for value in (epic, feature, agent_type))
+    return await fetch_text(
+        conn,
+        _CLAIM,
+        prepare=False if filtered else None,
+        project=project,
+        agent=agent,
+        lease_seconds=lease_seconds,
+        epic=epic,
+        feature=feature,
+        agent_type=agent_type,
+    )
 
 
-async def heartbeat(conn: Conn, *, project: str, key: str, agent: str, lease_seconds: int) -> str | None:
+async def heartbeat(
+    conn: Conn, *, project: str, key: str, agent: str, lease_seconds: int | None
+) -> str | None:
     return await fetch_text(
         conn, _HEARTBEAT, project=project, key=key, agent=agent, lease_seconds=lease_seconds
     )

@@ -49,10 +49,26 @@ async def update(conn: Conn, *, project: str, key: str, patch: dict[str, Any]) -
 
 
 async def set_status(
-    conn: Conn, *, project: str, key: str, status: str, note: str | None, actor: str, agent: str | None
+    conn: Conn,
+    *,
+    project: str,
+    key: str,
+    status: str,
+    note: str | None,
+    actor: str,
+    agent: str | None,
+    evidence: dict[str, Any] | None = None,
 ) -> str | None:
     return await fetch_text(
-        conn, _SET_STATUS, project=project, key=key, status=status, note=note, actor=actor, agent=agent
+        conn,
+        _SET_STATUS,
+        project=project,
+        key=key,
+        status=status,
+        note=note,
+        actor=actor,
+        agent=agent,
+        evidence=None if evidence is None else Jsonb(evidence),
     )
 
 

@@ -19,7 +19,12 @@ def project_not_found(project: str) -> NotFound:
 
 async def missing_in_project(request: Request, project: str, what: str) -> NotFound:
     """Which of the project and the named row is missing, for the 404's detail."""
-    if not await db.run(pool(request), lambda conn: projects.exists(conn, project=project)):
+    return await missing_in(pool(request), project, what)
+
+
+async def missing_in(pool: db.Pool, project: str, what: str) -> NotFound:
+    """missing_in_project for callers outside a request (MCP tools)."""
+    if not await db.run(pool, lambda conn: projects.exists(conn, project=project)):
         return project_not_found(project)
     return NotFound(f"{what} does not exist in project {project!r}")
 

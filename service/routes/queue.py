@@ -12,52 +12,75 @@ from service.models import ClaimRequest, Heartbeat, NextQuery, Task
 from service.queries import projects, queue, tasks
 from service.routes import Endpoint, pool
 from service.routes.projects import project_not_found
-from service.routes.tasks import missing_task
+from service.routes.tasks import task_missing
 
 
-async def _no_task(request: Request, project: str) -> Response:
-    """204 when the project simply has no ready task; 404 when it does not exist."""
-    if not await db.run(pool(request), lambda conn: projects.exists(conn, project=project)):
+async def _no_task(pool: db.Pool, project: str) -> None:
+    """Nothing is ready: fine when the project exists, a 404 when it does not."""
+    if not await db.run(pool, lambda conn: projects.exists(conn, project=project)):
         raise project_not_found(project)
-    return Response(status_code=204)
 
 
 async def next_task(request: Request) -> Response:
-    project = read_query(request, NextQuery).project
-    doc = await db.run(pool(request), lambda conn: queue.next_ready(conn, project=project))
-    return JSONText(doc) if doc is not None else await _no_task(request, project)
+    doc = await next_ready(pool(request), read_query(request, NextQuery).project)
+    return JSONText(doc) if doc is not None else Response(status_code=204)
+
+
+async def next_ready(pool: db.Pool, project: str) -> str | None:
+    """The task a claim would get now, or None when none is ready."""
+    doc = await db.run(pool, lambda conn: queue.next_ready(conn, project=project))
+    if doc is None:
+        await _no_task(pool, project)
+    return doc
 
 
 async def claim_task(request: Request) -> Response:
-    body = await read_body(request, ClaimRequest)
+    doc = await claim(pool(request), await read_body(request, ClaimRequest))
+    return JSONText(doc) if doc is not None else Response(status_code=204)
+
+
+async def claim(pool: db.Pool, body: ClaimRequest) -> str | None:
+    """The task claimed for the agent, or None when none is ready."""
 
     async def reclaim_then_claim(conn: queue.Conn) -> str | None:
         # The project's expired leases go back to pending first, so their tasks
         # can be handed out now.
         metrics.LEASE_EXPIRIES.inc(await queue.reclaim_expired(conn, project=body.project))
         return await queue.claim_next(
-            conn, project=body.project, agent=body.agent, lease_seconds=body.lease_seconds
+            conn,
+            project=body.project,
+            agent=body.agent,
+            lease_seconds=body.lease_seconds,
+            epic=body.epic,
+            feature=body.feature,
+            agent_type=body.agent_type,
         )
 
-    doc = await db.run(pool(request), reclaim_then_claim)
+    doc = await db.run(pool, reclaim_then_claim)
     metrics.CLAIMS.labels("claimed" if doc is not None else "none_ready").inc()
-    return JSONText(doc) if doc is not None else await _no_task(request, body.project)
+    if doc is None:
+        await _no_task(pool, body.project)
+    return doc
 
 
 async def heartbeat(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     body = await read_body(request, Heartbeat)
+    return JSONText(await extend_lease(pool(request), project, key, body))
+
+
+async def extend_lease(pool: db.Pool, project: str, key: str, body: Heartbeat) -> str:
     doc = await db.run(
-        pool(request),
+        pool,
         lambda conn: queue.heartbeat(
             conn, project=project, key=key, agent=body.agent, lease_seconds=body.lease_seconds
         ),
     )
     if doc is None:
-        if not await db.run(pool(request), lambda conn: tasks.exists(conn, project=project, key=key)):
-            raise await missing_task(request, project, key)
+        if not await db.run(pool, lambda conn: tasks.exists(conn, project=project, key=key)):
+            raise await task_missing(pool, project, key)
         raise Conflict(f"task {key!r} is not in progress under agent {body.agent!r}")
-    return JSONText(doc)
+    return doc
 
 
 ENDPOINTS = [

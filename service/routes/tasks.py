@@ -33,29 +33,32 @@ from service.models import (
     TaskListQuery,
     TaskPatch,
 )
-from service.queries import dependencies, history, tasks
+from service.queries import dependencies, history, links, tasks
 from service.routes import Endpoint, pool
-from service.routes.projects import missing_in_project, project_not_found
+from service.routes.projects import missing_in, project_not_found
 
 BULK_MAX = 1000
 
 
 async def missing_task(request: Request, project: str, key: str) -> NotFound:
-    return await missing_in_project(request, project, f"task {key!r}")
+    return await task_missing(pool(request), project, key)
 
 
-async def _insert(request: Request, project: str, items: list[TaskCreate]) -> tuple[int, str]:
+async def task_missing(pool: db.Pool, project: str, key: str) -> NotFound:
+    return await missing_in(pool, project, f"task {key!r}")
+
+
+async def insert_tasks(pool: db.Pool, project: str, items: list[TaskCreate]) -> str:
+    """Create the tasks, all or none: their documents as a JSON array."""
     rows = [item.model_dump(mode="json") for item in items]
     try:
-        count, docs = await db.run(
-            pool(request), lambda conn: tasks.insert_many(conn, project=project, tasks=rows)
-        )
+        count, docs = await db.run(pool, lambda conn: tasks.insert_many(conn, project=project, tasks=rows))
     except NotFound as exc:
         wanted = sorted({row["feature"] for row in rows if row["feature"]})
         if not wanted or not exc.errors or exc.errors[0]["field"] != "body.feature":
             raise
         missing = await db.run(
-            pool(request), lambda conn: tasks.missing_features(conn, project=project, features=wanted)
+            pool, lambda conn: tasks.missing_features(conn, project=project, features=wanted)
         )
         raise NotFound(
             f"these features do not exist in project {project!r}: {', '.join(missing)}",
@@ -63,13 +66,13 @@ async def _insert(request: Request, project: str, items: list[TaskCreate]) -> tu
         ) from None
     if count == 0:
         raise project_not_found(project)
-    return count, docs
+    return docs
 
 
 async def create_task(request: Request) -> Response:
     project = request.path_params["project"]
     body = await read_body(request, TaskCreate)
-    _, docs = await _insert(request, project, [body])
+    docs = await insert_tasks(pool(request), project, [body])
     return JSONText(
         docs[1:-1],
         status_code=201,  # the one document of the array
@@ -80,14 +83,19 @@ async def create_task(request: Request) -> Response:
 async def create_tasks(request: Request) -> Response:
     project = request.path_params["project"]
     items = await read_body_list(request, TaskCreate, max_items=BULK_MAX)
+    docs = await insert_batch(pool(request), project, items)
+    return JSONText(f'{{"items":{docs},"next":null}}', status_code=201)
+
+
+async def insert_batch(pool: db.Pool, project: str, items: list[TaskCreate]) -> str:
+    """insert_tasks for a batch, whose keys must differ."""
     twice = sorted(key for key, count in Counter(item.key for item in items).items() if count > 1)
     if twice:
         raise Unprocessable(
             "a task key appears more than once in the batch",
             errors=[{"field": "body.key", "message": f"{key!r} repeated"} for key in twice],
         )
-    _, docs = await _insert(request, project, items)
-    return JSONText(f'{{"items":{docs},"next":null}}', status_code=201)
+    return await insert_tasks(pool, project, items)
 
 
 def _list_filters(query: TaskListQuery, project: str | None) -> dict[str, Any]:
@@ -178,8 +186,13 @@ async def delete_task(request: Request) -> Response:
 async def change_status(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     body = await read_body(request, StatusChange)
+    return JSONText(await set_status(pool(request), project, key, body))
+
+
+async def set_status(pool: db.Pool, project: str, key: str, body: StatusChange) -> str:
+    """The task after the change, or the error that says why there is none."""
     doc = await db.run(
-        pool(request),
+        pool,
         lambda conn: tasks.set_status(
             conn,
             project=project,
@@ -188,14 +201,15 @@ async def change_status(request: Request) -> Response:
             note=body.note,
             actor=body.actor or body.agent or "api",
             agent=body.agent,
+            evidence=body.evidence,
         ),
     )
     if doc is None:
-        exists = await db.run(pool(request), lambda conn: tasks.exists(conn, project=project, key=key))
+        exists = await db.run(pool, lambda conn: tasks.exists(conn, project=project, key=key))
         if exists and body.agent:
             raise Conflict(f"task {key!r} is in progress but no longer held by agent {body.agent!r}")
-        raise await missing_task(request, project, key)
-    return JSONText(doc)
+        raise await task_missing(pool, project, key)
+    return doc
 
 
 async def task_history(request: Request) -> Response:
@@ -229,18 +243,7 @@ async def project_history(request: Request) -> Response:
 
 async def add_dependency(request: Request) -> Response:
     project, key, other = (request.path_params[name] for name in ("project", "key", "other"))
-    created = await db.run(
-        pool(request), lambda conn: dependencies.add(conn, project=project, key=key, other=other)
-    )
-    if created is None:
-        for missing in (key, other):
-            if not await db.run(
-                pool(request),
-                lambda conn, k=missing: tasks.exists(  # type: ignore[misc]
-                    conn, project=project, key=k
-                ),
-            ):
-                raise await missing_task(request, project, missing)
+    created = await add_edge(pool(request), project, key, other)
     return JSONResponse(
         {"task": key, "depends_on": other, "created": bool(created)}, status_code=201 if created else 200
     )
@@ -248,11 +251,68 @@ async def add_dependency(request: Request) -> Response:
 
 async def remove_dependency(request: Request) -> Response:
     project, key, other = (request.path_params[name] for name in ("project", "key", "other"))
-    if not await db.run(
-        pool(request), lambda conn: dependencies.remove(conn, project=project, key=key, other=other)
-    ):
-        raise NotFound(f"task {key!r} does not depend on {other!r} in project {project!r}")
+    await remove_edge(pool(request), project, key, other)
     return Response(status_code=204)
+
+
+async def add_edge(pool: db.Pool, project: str, key: str, other: str, kind: str | None = None) -> bool:
+    """Make `key` depend on `other` (kind None) or link it without blocking; whether it is new."""
+    created = await db.run(
+        pool,
+        lambda conn: (
+            dependencies.add(conn, project=project, key=key, other=other)
+            if kind is None
+            else links.add(conn, project=project, key=key, other=other, kind=kind)
+        ),
+    )
+    if created is None:
+        await _raise_missing(pool, project, key, other)
+    return bool(created)
+
+
+async def remove_edge(pool: db.Pool, project: str, key: str, other: str, kind: str | None = None) -> None:
+    removed = await db.run(
+        pool,
+        lambda conn: (
+            dependencies.remove(conn, project=project, key=key, other=other)
+            if kind is None
+            else links.remove(conn, project=project, key=key, other=other, kind=kind)
+        ),
+    )
+    if not removed:
+        if kind is None:
+            raise NotFound(f"task {key!r} does not depend on {other!r} in project {project!r}")
+        raise NotFound(f"task {key!r} has no {kind} link to {other!r} in project {project!r}")
+
+
+async def _raise_missing(pool: db.Pool, project: str, *keys: str) -> None:
+    """Raise the 404 for the first of the tasks that does not exist."""
+    for missing in keys:
+        if not await db.run(
+            pool,
+            lambda conn, k=missing: tasks.exists(conn, project=project, key=k),  # type: ignore[misc]
+        ):
+            raise await task_missing(pool, project, missing)
+
+
+async def add_link(request: Request) -> Response:
+    project, key, kind, other = (request.path_params[n] for n in ("project", "key", "kind", "other"))
+    created = await add_edge(pool(request), project, key, other, _link_kind(kind))
+    return JSONResponse(
+        {"task": key, kind: other, "created": created}, status_code=201 if created else 200
+    )
+
+
+async def remove_link(request: Request) -> Response:
+    project, key, kind, other = (request.path_params[n] for n in ("project", "key", "kind", "other"))
+    await remove_edge(pool(request), project, key, other, _link_kind(kind))
+    return Response(status_code=204)
+
+
+def _link_kind(kind: str) -> str:
+    if kind not in ("related", "discovered_from"):
+        raise NotFound(f"no link kind {kind!r}: related or discovered_from")
+    return kind
 
 
 _NO_TASK = ("no such project or task", None)
@@ -362,5 +422,19 @@ ENDPOINTS = [
         remove_dependency,
         "Remove a dependency",
         responses={204: ("removed", None), 404: ("no such dependency", None)},
+    ),
+    Endpoint(
+        "PUT",
+        "/projects/{project}/tasks/{key}/links/{kind}/{other}",
+        add_link,
+        "Link the task to another without blocking it (kind: related or discovered_from)",
+        responses={201: ("added", None), 200: ("it was already there", None), 404: _NO_TASK},
+    ),
+    Endpoint(
+        "DELETE",
+        "/projects/{project}/tasks/{key}/links/{kind}/{other}",
+        remove_link,
+        "Remove a link",
+        responses={204: ("removed", None), 404: ("no such link", None)},
     ),
 ]

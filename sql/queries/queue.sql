@@ -17,7 +17,10 @@ SELECT task_json(t)::text
 -- Hand the best ready task of a project to an agent, with a lease, in one
 -- statement. Concurrent claimers skip rows another claimer has locked, so no
 -- task goes out twice and no claimer waits. Each claim counts as an attempt;
--- the history row names the agent.
+-- the history row names the agent. Optional filters keep the claim within a
+-- feature, an epic or an agent type (idx_tasks_ready_queue_feature and
+-- _agent_type serve them). The lease is the one asked for, else the project's
+-- default, and never longer than the project's maximum.
 WITH who AS (
     SELECT set_config('worktrack.actor', %(agent)s, true) AS actor,
            set_config('worktrack.note', 'claimed', true) AS note
@@ -31,6 +34,15 @@ WITH who AS (
               FROM task_dependencies d
               JOIN tasks blocker ON blocker.project_id = d.project_id AND blocker.id = d.depends_on_id
              WHERE d.project_id = t.project_id AND d.task_id = t.id AND blocker.status <> 'completed')
+       AND (%(agent_type)s::text IS NULL OR t.agent_type = %(agent_type)s)
+       AND (%(feature)s::text IS NULL OR t.feature_id = (
+                SELECT f.id FROM features f
+                 WHERE f.project_id = (SELECT id FROM projects WHERE lower(key) = lower(%(project)s))
+                   AND f.key = %(feature)s))
+       AND (%(epic)s::text IS NULL OR t.feature_id = ANY (ARRAY(
+                SELECT f.id FROM features f JOIN epics e ON e.project_id = f.project_id AND e.id = f.epic_id
+                 WHERE f.project_id = (SELECT id FROM projects WHERE lower(key) = lower(%(project)s))
+                   AND e.key = %(epic)s)))
      ORDER BY t.priority DESC, t.created_at, t.id
      LIMIT 1
        FOR UPDATE OF t SKIP LOCKED
@@ -39,7 +51,9 @@ UPDATE tasks t
    SET status = 'in_progress',
        claimed_by = %(agent)s,
        claimed_at = now(),
-       lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+       lease_expires_at = now() + make_interval(secs => (
+           SELECT least(coalesce(%(lease_seconds)s::int, p.default_lease_seconds), p.max_lease_seconds)
+             FROM projects p WHERE p.id = t.project_id)),
        attempts = t.attempts + 1
   FROM picked, who
  WHERE t.project_id = picked.project_id AND t.id = picked.id
@@ -48,8 +62,10 @@ RETURNING task_json(t)::text;
 -- name: task_heartbeat :one
 -- Extend the lease of the agent that holds the task; no row when it does not hold
 -- it, or its lease has already run out (the task may be handed to another agent).
+-- The lease is the one asked for, else the project's default, at most its maximum.
 UPDATE tasks t
-   SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
+   SET lease_expires_at = now() + make_interval(secs => least(coalesce(%(lease_seconds)s::int, p.default_lease_seconds),
+                                            p.max_lease_seconds))
   FROM projects p
  WHERE p.id = t.project_id AND lower(p.key) = lower(%(project)s) AND t.key = %(key)s
    AND t.status = 'in_progress' AND t.claimed_by = %(agent)s AND t.lease_expires_at > now()

@@ -115,6 +115,8 @@ RETURNING task_json(t)::text;
 -- transitions table does not allow; the history trigger records it with the
 -- actor and note set here for this statement only. A note also becomes the
 -- blocked reason or the completion notes when the task is blocked or completed.
+-- Evidence (a JSON object: commit, tests, files) replaces the task's and is
+-- recorded on the history row of this change.
 -- No row when the task is missing, or held by another agent than the one named.
 WITH who AS (
     SELECT set_config('worktrack.actor', %(actor)s, true) AS actor,
@@ -125,7 +127,8 @@ UPDATE tasks t
        blocked_reason = CASE WHEN %(status)s = 'blocked' THEN coalesce(%(note)s, t.blocked_reason)
                              ELSE t.blocked_reason END,
        completion_notes = CASE WHEN %(status)s = 'completed' THEN coalesce(%(note)s, t.completion_notes)
-                               ELSE t.completion_notes END
+                               ELSE t.completion_notes END,
+       evidence = coalesce(%(evidence)s::jsonb, t.evidence)
   FROM projects p, who
  WHERE p.id = t.project_id AND lower(p.key) = lower(%(project)s) AND t.key = %(key)s
    -- An agent that names itself must still hold the task it moves out of in_progress.
