@@ -1,3 +1,4 @@
+-- squawk-ignore-file ban-drop-table, ban-drop-constraint, ban-drop-column -- a rollback drops only what its own migration created
 -- Fail fast instead of queueing behind a long lock; cap any one statement.
 SET lock_timeout = '5s';
 SET statement_timeout = '60s';

@@ -1,4 +1,5 @@
 -- depends: 0017_autovacuum_settings
+-- squawk-ignore-file prefer-bigint-over-int -- lease lengths in seconds are range-checked and cannot approach the 32-bit limit
 -- What agents ask of the queue:
 --   * a lease length per project: claims and heartbeats that name none get the
 --     project's default, and none is longer than its maximum;
