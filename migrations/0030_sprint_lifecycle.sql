@@ -118,16 +118,28 @@ CREATE OR REPLACE TRIGGER trg_sprints_state_change
 -- NULL when there is no such sprint; a sprint that is not future is refused.
 CREATE OR REPLACE FUNCTION sprint_start(sprint_id bigint, activated_at timestamptz DEFAULT NULL,
                                         end_date date DEFAULT NULL) RETURNS sprints
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+    started sprints;
+    starts constant timestamptz := coalesce(sprint_start.activated_at, now());
+BEGIN
+    SELECT * INTO started FROM sprints s WHERE s.id = sprint_start.sprint_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    ELSIF started.state <> 'future' THEN
+        RAISE EXCEPTION 'sprint % is %: only a future sprint starts', sprint_id, started.state
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_sprints_state_transition', TABLE = 'sprints', COLUMN = 'state';
+    END IF;
     UPDATE sprints s
        SET state = 'active',
-           activated_at = coalesce(sprint_start.activated_at, now()),
-           start_date = coalesce(s.start_date,
-                                 (coalesce(sprint_start.activated_at, now())
-                                   AT TIME ZONE sprint_timezone(s.id, s.timezone))::date),
+           activated_at = starts,
+           start_date = coalesce(s.start_date, (starts AT TIME ZONE sprint_timezone(s.id, s.timezone))::date),
            end_date = coalesce(sprint_start.end_date, s.end_date)
      WHERE s.id = sprint_start.sprint_id
-    RETURNING s.*
+    RETURNING s.* INTO started;
+    RETURN started;
+END;
 $$;
 
 -- Close an active sprint at completed_at (now() unless given) and move every task
@@ -156,12 +168,17 @@ BEGIN
                       TABLE = 'sprints';
         END IF;
     END IF;
+    SELECT * INTO closed FROM sprints s WHERE s.id = sprint_close.sprint_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    ELSIF closed.state <> 'active' THEN
+        RAISE EXCEPTION 'sprint % is %: only an active sprint closes', sprint_id, closed.state
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_sprints_state_transition', TABLE = 'sprints', COLUMN = 'state';
+    END IF;
     UPDATE sprints s SET state = 'closed', completed_at = closes
      WHERE s.id = sprint_close.sprint_id
     RETURNING s.* INTO closed;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
     PERFORM set_config('worktrack.closing_sprint', sprint_id::text, true);
     PERFORM set_config('worktrack.event_at', closes::text, true);
     UPDATE tasks t SET sprint_id = move_to
