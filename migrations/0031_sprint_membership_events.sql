@@ -109,8 +109,30 @@ CREATE OR REPLACE TRIGGER trg_sprint_membership_events_append_only
     BEFORE UPDATE OR DELETE ON sprint_membership_events
     FOR EACH ROW EXECUTE FUNCTION sprint_membership_events_refuse_change();
 
--- Status history written while an import sets worktrack.event_at carries that
--- time too (the status trigger itself stamps now()).
+-- While an import sets worktrack.event_at, status history and a task's own
+-- timestamps carry that time too: the status trigger stamps now(), and this one
+-- (named to fire after trg_tasks_status_change) puts the given instant instead.
+CREATE OR REPLACE FUNCTION tasks_take_event_time() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    happened constant timestamptz := nullif(current_setting('worktrack.event_at', true), '')::timestamptz;
+BEGIN
+    IF happened IS NOT NULL AND NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NEW.status = 'completed' THEN
+            NEW.completed_at := happened;
+        END IF;
+        IF OLD.started_at IS NULL AND NEW.started_at IS NOT NULL THEN
+            NEW.started_at := happened;
+        END IF;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER trg_tasks_status_event_time
+    BEFORE UPDATE OF status ON tasks
+    FOR EACH ROW EXECUTE FUNCTION tasks_take_event_time();
+
 CREATE OR REPLACE FUNCTION task_history_take_event_time() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
