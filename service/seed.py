@@ -2,7 +2,8 @@
 
 Three projects (atlas and beacon share a meta-board), epics and features, 3,000
 tasks with dependencies and history, and sprints run through their lifecycle
-(closed ones and an active one) with daily metric snapshots. Each step skips what exists, so seeding twice adds nothing.
+(closed ones and an active one) with daily metric snapshots. Each step skips
+what exists, so seeding twice adds nothing.
 """
 
 from __future__ import annotations

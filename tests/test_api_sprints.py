@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 import pytest
 from starlette.testclient import TestClient
 

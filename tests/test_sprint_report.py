@@ -48,7 +48,10 @@ def crafted(client: TestClient, db_url: str) -> dict[str, int]:
         client, "/workstreams", {"project": "alpha", "name": "W", "timezone": "America/New_York"}
     )["id"]
     ids = {}
-    for jira, name, start, end in [(3, "S3", "2026-11-02", "2026-11-06"), (4, "S4", "2026-11-09", "2026-11-13")]:
+    for jira, name, start, end in [
+        (3, "S3", "2026-11-02", "2026-11-06"),
+        (4, "S4", "2026-11-09", "2026-11-13"),
+    ]:
         ids[name] = _post(
             client, "/sprints", {"jira_sprint_id": jira, "name": name, "start_date": start, "end_date": end}
         )["id"]
@@ -62,8 +65,8 @@ def crafted(client: TestClient, db_url: str) -> dict[str, int]:
             "INSERT INTO tasks (project_id, sprint_id, key, title, story_points, created_at)"
             " SELECT p.id, CASE WHEN t.key IN ('T-4', 'T-5') THEN NULL ELSE %s::bigint END, t.key, t.key,"
             "        t.points, '2026-10-30T09:00:00-04:00'"
-            "   FROM projects p, (VALUES ('T-1', 5), ('T-2', 3), ('T-3', 2), ('T-4', 1), ('T-5', 3), ('T-6', 2),"
-            "                            ('T-7', 5), ('T-8', 3), ('T-9', NULL), ('T-10', 2)) t (key, points)",
+            "   FROM projects p, (VALUES ('T-1', 5), ('T-2', 3), ('T-3', 2), ('T-4', 1), ('T-5', 3),"
+            "        ('T-6', 2), ('T-7', 5), ('T-8', 3), ('T-9', NULL), ('T-10', 2)) t (key, points)",
             s3,
         )
         _status(conn, "2026-10-30T10:00:00-04:00", "T-4", "in_progress")
@@ -73,15 +76,17 @@ def crafted(client: TestClient, db_url: str) -> dict[str, int]:
     assert (started["state"], started["timezone"]) == ("active", "America/New_York")
     with psycopg.connect(db_url, autocommit=True) as conn:
         _status(conn, "2026-11-02T09:30:00-05:00", "T-1", "in_progress")
-        _at(conn, "2026-11-03T10:00:00-05:00", "UPDATE tasks SET sprint_id = %s WHERE key = 'T-5'", s3)  # added
+        # T-5 is added after the start; T-4 joins already completed
+        _at(conn, "2026-11-03T10:00:00-05:00", "UPDATE tasks SET sprint_id = %s WHERE key = 'T-5'", s3)
         _at(conn, "2026-11-03T11:00:00-05:00", "UPDATE tasks SET sprint_id = %s WHERE key = 'T-4'", s3)
         _status(conn, "2026-11-03T12:00:00-05:00", "T-2", "in_progress")
         _status(conn, "2026-11-03T13:00:00-05:00", "T-8", "in_progress")
-        _status(conn, "2026-11-03T23:30:00-05:00", "T-1", "completed")  # Tuesday in New York, Wednesday in UTC
-        _status(conn, "2026-11-04T00:30:00-05:00", "T-2", "completed")  # Wednesday either way
+        # T-1 is done on Tuesday in New York (Wednesday in UTC), T-2 on Wednesday either way
+        _status(conn, "2026-11-03T23:30:00-05:00", "T-1", "completed")
+        _status(conn, "2026-11-04T00:30:00-05:00", "T-2", "completed")
         _at(conn, "2026-11-04T10:00:00-05:00", "UPDATE tasks SET story_points = 8 WHERE key = 'T-7'")
         _status(conn, "2026-11-04T12:00:00-05:00", "T-5", "in_progress")
-        _at(conn, "2026-11-04T15:00:00-05:00", "UPDATE tasks SET sprint_id = NULL WHERE key = 'T-6'")  # removed
+        _at(conn, "2026-11-04T15:00:00-05:00", "UPDATE tasks SET sprint_id = NULL WHERE key = 'T-6'")
         _status(conn, "2026-11-05T08:00:00-05:00", "T-9", "in_progress")
         _status(conn, "2026-11-05T09:00:00-05:00", "T-10", "cancelled")  # cancelled after the start
         _status(conn, "2026-11-05T10:00:00-05:00", "T-9", "completed")
@@ -119,13 +124,25 @@ def test_the_crafted_sprint_report_to_the_point(client: TestClient, crafted: dic
     assert (carry["points"], carry["issues"]) == (11, 2)
     assert carry["tasks"] == [
         {"project": "alpha", "key": "T-7", "status": "pending", "story_points": 8, "moved_to": crafted["S4"]},
-        {"project": "alpha", "key": "T-8", "status": "in_progress", "story_points": 3, "moved_to": crafted["S4"]},
+        {
+            "project": "alpha",
+            "key": "T-8",
+            "status": "in_progress",
+            "story_points": 3,
+            "moved_to": crafted["S4"],
+        },
     ]
     # cycle: T-9 2 h, T-2 12.5 h, T-5 24 h, T-1 38 h; lead from 10-30 13:00 UTC
     assert (report["cycle_time_hours"]["p50"], report["cycle_time_hours"]["p85"]) == (18.25, 31.7)
     assert (report["lead_time_hours"]["p50"], report["lead_time_hours"]["p85"]) == (129.25, 147.1)
     days = [
-        (d["day"], d["scope_points"], d["completed_points"], d["remaining_points"], d["ideal_remaining_points"])
+        (
+            d["day"],
+            d["scope_points"],
+            d["completed_points"],
+            d["remaining_points"],
+            d["ideal_remaining_points"],
+        )
         for d in report["burndown"]
     ]
     assert days == [
@@ -135,7 +152,9 @@ def test_the_crafted_sprint_report_to_the_point(client: TestClient, crafted: dic
         ("2026-11-05", 22, 11, 11, 5),
         ("2026-11-06", 22, 11, 11, 0),
     ]
-    events = {d["day"]: [(e["change"], e["key"], e["points"]) for e in d["events"]] for d in report["burndown"]}
+    events = {
+        d["day"]: [(e["change"], e["key"], e["points"]) for e in d["events"]] for d in report["burndown"]
+    }
     assert events == {
         "2026-11-02": [],
         "2026-11-03": [("joined", "T-5", 3), ("completed", "T-1", 5)],
@@ -143,7 +162,14 @@ def test_the_crafted_sprint_report_to_the_point(client: TestClient, crafted: dic
         "2026-11-05": [("cancelled", "T-10", 2), ("completed", "T-9", None), ("completed", "T-5", 3)],
         "2026-11-06": [],
     }
-    for figure in ("commitment", "completed", "completed_outside", "scope_change", "completion", "carry_over"):
+    for figure in (
+        "commitment",
+        "completed",
+        "completed_outside",
+        "scope_change",
+        "completion",
+        "carry_over",
+    ):
         assert report[figure]["definition"], figure
 
 
@@ -165,7 +191,9 @@ def test_a_closed_sprint_report_never_changes(
 def test_velocity_counts_the_closed_sprint_by_the_same_definitions(
     client: TestClient, crafted: dict[str, int]
 ) -> None:
-    _post(client, f"/sprints/{crafted['S4']}/start", {"activated_at": "2026-11-09T09:00:00-05:00"}, status=200)
+    _post(
+        client, f"/sprints/{crafted['S4']}/start", {"activated_at": "2026-11-09T09:00:00-05:00"}, status=200
+    )
     report = client.get(f"/sprints/{crafted['S4']}/report").json()
     (velocity,) = report["velocity"]["workstreams"]
     assert velocity["sprints"] == [
@@ -217,7 +245,8 @@ def test_the_lifecycle_is_kept_by_the_database(client: TestClient, db_url: str) 
         == 409
     )
     with psycopg.connect(db_url, autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="is closed: its state, dates and time zone are final"):
+        final = "is closed: its state, dates and time zone are final"
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match=final):
             conn.execute("UPDATE sprints SET state = 'active' WHERE id = %s", (sprint["id"],))
         with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
             conn.execute("DELETE FROM sprint_membership_events")
@@ -233,7 +262,11 @@ def test_parallel_sprints_and_moves_at_insert(client: TestClient, db_url: str) -
     second = _post(client, "/sprints", {"jira_sprint_id": 2, "name": "B", "jira_board_id": 5})
     for sprint in (first, second):  # a board may run several active sprints at once
         _post(client, f"/sprints/{sprint['id']}/start", status=200)
-    _post(client, "/projects/alpha/tasks", {"key": "T-1", "title": "t", "sprint": first["id"], "story_points": 2})
+    _post(
+        client,
+        "/projects/alpha/tasks",
+        {"key": "T-1", "title": "t", "sprint": first["id"], "story_points": 2},
+    )
     client.patch("/projects/alpha/tasks/T-1", json={"story_points": 3})
     client.patch("/projects/alpha/tasks/T-1", json={"sprint": second["id"]})
     with psycopg.connect(db_url) as conn:
@@ -247,4 +280,3 @@ def test_parallel_sprints_and_moves_at_insert(client: TestClient, db_url: str) -
         (first["id"], "left", 3, None, second["id"]),
         (second["id"], "joined", None, 3, None),
     ]
-

@@ -145,7 +145,11 @@ async def patch_sprint(request: Request) -> Response:
 
 async def start_sprint(request: Request) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    body = await read_body(request, SprintStart) if await request.body() else SprintStart()
+    body = (
+        await read_body(request, SprintStart)
+        if await request.body()
+        else SprintStart(activated_at=None, end_date=None)
+    )
     doc = await db.run(
         pool(request),
         lambda conn: sprints.start(
