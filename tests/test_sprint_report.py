@@ -10,7 +10,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from starlette.testclient import TestClient
+
+from service import queries
+from service.bench import load_sprints
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -280,3 +284,39 @@ def test_parallel_sprints_and_moves_at_insert(client: TestClient, db_url: str) -
         (first["id"], "left", 3, None, second["id"]),
         (second["id"], "joined", None, 3, None),
     ]
+
+
+def test_the_report_of_a_sprint_of_2000_tasks_uses_indexes(db_url: str) -> None:
+    """2,000 tasks with about 20,000 membership and status events, after a sprint of as
+    many (for velocity), among 60,000 other tasks in 30 other sprints: every table is
+    reached by index."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO projects (key, name) VALUES ('BENCH', 'Bench'), ('OTHER', 'Other')")
+        conn.execute(
+            "INSERT INTO sprints (jira_sprint_id, name) SELECT 700000 + g, 'other ' || g FROM generate_series(1, 30) g"
+        )
+        conn.execute(
+            "INSERT INTO tasks (project_id, key, title, story_points, sprint_id)"
+            " SELECT p.id, 'T-' || g, 'other ' || g, 1, (SELECT min(id) FROM sprints) + g % 30"
+            "   FROM projects p, generate_series(1, 30000) g"
+        )
+        sprint_id = load_sprints(conn, "BENCH", sprint_count=2, per_sprint=2000)
+        events = conn.execute(
+            "SELECT (SELECT count(*) FROM sprint_membership_events WHERE sprint_id = %(s)s)"
+            "     + (SELECT count(*) FROM task_history h JOIN tasks t ON t.project_id = h.project_id"
+            "          AND t.id = h.task_id WHERE t.sprint_id = %(s)s OR t.key LIKE 'S' || %(s)s || '-%%')",
+            {"s": sprint_id},
+        ).fetchone()
+        assert events is not None and events[0] >= 20_000
+        report = queries.load("report")["sprint_report"]
+        plan = "\n".join(
+            str(row[0])
+            for row in conn.execute(
+                sql.SQL("EXPLAIN ") + report, {"sprint_id": sprint_id, "velocity_sprints": 3}
+            )
+        )
+    assert "idx_sprint_membership_events_sprint_happened_at" in plan
+    assert "idx_task_history_project_task" in plan
+    assert "tasks_pkey" in plan
+    for table in ("tasks", "task_history", "sprint_membership_events"):
+        assert f"Seq Scan on {table} " not in plan, plan

@@ -46,7 +46,7 @@ WITH workstreams AS (
       JOIN spans p ON p.id = pa.sprint_id AND p.state = 'closed' AND p.id <> %(sprint_id)s
      CROSS JOIN sprint s
      WHERE p.closes <= coalesce(s.starts, now())
-       AND (EXISTS (SELECT 1 FROM sprint_membership_events e WHERE e.sprint_id = p.id AND e.happened_at <= p.closes)
+       AND ((SELECT min(e.happened_at) FROM sprint_membership_events e WHERE e.sprint_id = p.id) <= p.closes
             OR EXISTS (SELECT 1 FROM final_snapshots f
                         WHERE f.sprint_id = p.id AND f.workstream_id = w.workstream_id))
 ), in_view AS (  -- the sprints whose tasks are looked at: this one and those velocity counts
@@ -83,8 +83,10 @@ WITH workstreams AS (
            coalesce(h.status_at_close, h.status_before_close) AS status_at_close,
            h.completed_at, h.cancelled_at, h.started_at
       FROM members m
-      JOIN tasks t ON t.project_id = m.project_id AND t.id = m.task_id
-      JOIN projects pr ON pr.id = t.project_id
+      JOIN projects pr ON pr.id = m.project_id
+     CROSS JOIN LATERAL (  -- one probe of tasks_pkey per member (LIMIT keeps it a probe)
+            SELECT t.key, t.created_at FROM tasks t
+             WHERE t.project_id = m.project_id AND t.id = m.task_id LIMIT 1) t
      CROSS JOIN LATERAL (
             -- the status a task had at an instant: what its last change before it made it,
             -- else what its first change after it started from
