@@ -293,7 +293,8 @@ def test_the_report_of_a_sprint_of_2000_tasks_uses_indexes(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("INSERT INTO projects (key, name) VALUES ('BENCH', 'Bench'), ('OTHER', 'Other')")
         conn.execute(
-            "INSERT INTO sprints (jira_sprint_id, name) SELECT 700000 + g, 'other ' || g FROM generate_series(1, 30) g"
+            "INSERT INTO sprints (jira_sprint_id, name)"
+            " SELECT 700000 + g, 'other ' || g FROM generate_series(1, 30) g"
         )
         conn.execute(
             "INSERT INTO tasks (project_id, key, title, story_points, sprint_id)"
