@@ -13,7 +13,7 @@ import pytest
 from psycopg import sql
 from starlette.testclient import TestClient
 
-from service import queries
+from service import migrations, queries
 from service.bench import load_sprints
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -321,3 +321,51 @@ def test_the_report_of_a_sprint_of_2000_tasks_uses_indexes(db_url: str) -> None:
     assert "tasks_pkey" in plan
     for table in ("tasks", "task_history", "sprint_membership_events"):
         assert f"Seq Scan on {table} " not in plan, plan
+
+
+def test_the_backfill_gives_each_task_in_a_sprint_one_joined_event(empty_db_url: str) -> None:
+    """Tasks in sprints before membership history existed get one "joined" event,
+    dated at the later of their creation and the sprint's start; a second run adds
+    none, and the report reads them."""
+    ids = migrations.known_migration_ids()
+    migrations.apply(empty_db_url, ids.index("0030_sprint_lifecycle"))
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO projects (key, name) VALUES ('alpha', 'Alpha')")
+        conn.execute(
+            "INSERT INTO sprints (jira_sprint_id, name, state, start_date, end_date)"
+            " VALUES (1, 'S1', 'active', '2026-11-02', '2026-11-13'), (2, 'S2', 'future', NULL, NULL)"
+        )
+        conn.execute(
+            "INSERT INTO tasks (project_id, sprint_id, key, title, story_points, created_at)"
+            " SELECT p.id, s.id, t.key, t.key, 3, t.created::timestamptz"
+            "   FROM projects p, sprints s,"
+            "        (VALUES ('T-1', 1, '2026-10-20T10:00Z'), ('T-2', 1, '2026-11-05T10:00Z'),"
+            "                ('T-3', 2, '2026-11-01T08:00Z')) t (key, sprint, created)"
+            "  WHERE s.jira_sprint_id = t.sprint"
+        )
+        conn.execute("INSERT INTO tasks (project_id, key, title) SELECT id, 'T-4', 'backlog' FROM projects")
+    migrations.apply(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT t.key, e.change, e.points_after, e.actor, e.happened_at"
+            "  FROM sprint_membership_events e JOIN tasks t ON t.id = e.task_id ORDER BY t.key"
+        ).fetchall()
+    assert [(key, change, points, actor, at.isoformat()) for key, change, points, actor, at in rows] == [
+        ("T-1", "joined", 3, "backfill 0032", "2026-11-02T00:00:00+00:00"),  # the sprint's start
+        ("T-2", "joined", 3, "backfill 0032", "2026-11-05T10:00:00+00:00"),  # its creation
+        ("T-3", "joined", 3, "backfill 0032", "2026-11-01T08:00:00+00:00"),  # a sprint not started
+    ]
+    migrations.rollback(empty_db_url, 1)
+    migrations.apply(empty_db_url)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM sprint_membership_events").fetchone() == (3,)
+        report = json.loads(
+            conn.execute(
+                queries.load("report")["sprint_report"],
+                {
+                    "sprint_id": conn.execute("SELECT id FROM sprints WHERE name = 'S1'").fetchone()[0],  # type: ignore[index]
+                    "velocity_sprints": 3,
+                },
+            ).fetchone()[0]  # type: ignore[index]
+        )
+    assert (report["commitment"]["issues"], report["scope_change"]["added_issues"]) == (1, 1)

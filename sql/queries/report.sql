@@ -89,14 +89,17 @@ WITH workstreams AS (
              WHERE t.project_id = m.project_id AND t.id = m.task_id LIMIT 1) t
      CROSS JOIN LATERAL (
             -- the status a task had at an instant: what its last change before it made it,
-            -- else what its first change after it started from
+            -- else what its first change after it started from (for the creation row of a
+            -- task created earlier, by import or before history was kept: what it was created as)
             SELECT (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
                         FILTER (WHERE h.changed_at <= m.starts))[1] AS status_at_start,
-                   (array_agg(h.from_status ORDER BY h.changed_at, h.id)
+                   (array_agg(coalesce(h.from_status, CASE WHEN t.created_at <= m.starts THEN h.to_status END)
+                              ORDER BY h.changed_at, h.id)
                         FILTER (WHERE h.changed_at > m.starts))[1] AS status_before_start,
                    (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
                         FILTER (WHERE h.changed_at <= m.closes))[1] AS status_at_close,
-                   (array_agg(h.from_status ORDER BY h.changed_at, h.id)
+                   (array_agg(coalesce(h.from_status, CASE WHEN t.created_at <= m.closes THEN h.to_status END)
+                              ORDER BY h.changed_at, h.id)
                         FILTER (WHERE h.changed_at > m.closes))[1] AS status_before_close,
                    max(h.changed_at) FILTER (WHERE h.to_status = 'completed' AND h.changed_at <= m.closes)
                        AS completed_at,
