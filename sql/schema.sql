@@ -581,6 +581,24 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.tasks_take_event_time() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    happened constant timestamptz := nullif(current_setting('worktrack.event_at', true), '')::timestamptz;
+BEGIN
+    IF happened IS NOT NULL AND NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NEW.status = 'completed' THEN
+            NEW.completed_at := happened;
+        END IF;
+        IF OLD.started_at IS NULL AND NEW.started_at IS NOT NULL THEN
+            NEW.started_at := happened;
+        END IF;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
 ALTER TABLE public.epics ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.epics_id_seq
     START WITH 1
@@ -1079,6 +1097,8 @@ CREATE TRIGGER trg_tasks_record_history AFTER INSERT OR UPDATE OF status ON publ
 CREATE TRIGGER trg_tasks_record_sprint_membership AFTER INSERT OR UPDATE OF sprint_id, story_points ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_record_sprint_membership();
 
 CREATE TRIGGER trg_tasks_status_change BEFORE INSERT OR UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_apply_status_change();
+
+CREATE TRIGGER trg_tasks_status_event_time BEFORE UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_take_event_time();
 
 CREATE TRIGGER trg_tasks_updated_at BEFORE UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 

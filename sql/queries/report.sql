@@ -54,29 +54,33 @@ WITH workstreams AS (
     UNION
     SELECT sp.id, sp.starts, sp.closes FROM spans sp
      WHERE sp.id IN (SELECT sprint_id FROM history WHERE k <= %(velocity_sprints)s)
-), members AS (  -- per sprint and task: its membership as of the start and as of the close
+), member_events AS (  -- per sprint and task: the events that fix its membership at the start and at the close
     SELECT v.id AS sprint_id, v.starts, v.closes, e.project_id, e.task_id,
-           (array_agg(e.change ORDER BY e.happened_at DESC, e.id DESC)
-                FILTER (WHERE e.happened_at <= v.starts))[1] AS change_at_start,
-           (array_agg(e.points_after ORDER BY e.happened_at DESC, e.id DESC)
-                FILTER (WHERE e.happened_at <= v.starts))[1] AS points_at_start,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE e.happened_at <= v.starts))[1]
+               AS last_by_start,
            -- the close's own moves happen at the close: "at the close" is just before them
-           (array_agg(e.change ORDER BY e.happened_at DESC, e.id DESC)
-                FILTER (WHERE NOT e.is_close_move))[1] AS change_at_close,
-           (array_agg(e.points_after ORDER BY e.happened_at DESC, e.id DESC)
-                FILTER (WHERE NOT e.is_close_move))[1] AS points_at_close,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE NOT e.is_close_move))[1]
+               AS last_by_close,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC)
+                FILTER (WHERE e.change = 'joined' AND e.happened_at > v.starts))[1] AS last_join_after_start,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC)
+                FILTER (WHERE e.change = 'left' AND NOT e.is_close_move))[1] AS last_removal,
            max(e.happened_at) FILTER (WHERE e.change = 'joined') AS last_joined_at,
-           max(e.happened_at) FILTER (WHERE e.change = 'joined' AND e.happened_at > v.starts) AS joined_at,
-           (array_agg(e.points_after ORDER BY e.happened_at DESC, e.id DESC)
-                FILTER (WHERE e.change = 'joined' AND e.happened_at > v.starts))[1] AS points_when_joined,
-           max(e.happened_at) FILTER (WHERE e.change = 'left' AND NOT e.is_close_move) AS left_at,
-           (array_agg(e.points_before ORDER BY e.happened_at DESC, e.id DESC)
-                FILTER (WHERE e.change = 'left' AND NOT e.is_close_move))[1] AS points_when_left,
            bool_or(e.is_close_move) AS moved_at_close,
-           (array_agg(e.moved_to_sprint_id ORDER BY e.id DESC) FILTER (WHERE e.is_close_move))[1] AS moved_to
+           max(e.moved_to_sprint_id) FILTER (WHERE e.is_close_move) AS moved_to
       FROM in_view v
       JOIN sprint_membership_events e ON e.sprint_id = v.id AND e.happened_at <= v.closes
      GROUP BY v.id, v.starts, v.closes, e.project_id, e.task_id
+), members AS (
+    SELECT m.sprint_id, m.starts, m.closes, m.project_id, m.task_id,
+           (m.last_by_start).change AS change_at_start, (m.last_by_start).points_after AS points_at_start,
+           (m.last_by_close).change AS change_at_close, (m.last_by_close).points_after AS points_at_close,
+           m.last_joined_at,
+           (m.last_join_after_start).happened_at AS joined_at,
+           (m.last_join_after_start).points_after AS points_when_joined,
+           (m.last_removal).happened_at AS left_at, (m.last_removal).points_before AS points_when_left,
+           m.moved_at_close, m.moved_to
+      FROM member_events m
 ), as_of AS (  -- each task's status as of the start and the close, from its status history
     SELECT m.*, t.key, t.created_at, pr.key AS project,
            coalesce(h.status_at_start, h.status_before_start) AS status_at_start,
@@ -244,18 +248,26 @@ WITH workstreams AS (
     SELECT (SELECT reestimated_points FROM task_figures)
            - coalesce(sum(scope_delta) FILTER (WHERE change = 'reestimated'), 0) AS points
       FROM dated_changes
-), history_burndown AS (
+), day_changes AS (  -- each day's changes, summed and listed once
+    SELECT ch.day, sum(ch.scope_delta) AS scope_delta, sum(ch.completed_delta) AS completed_delta,
+           json_agg(json_build_object('change', ch.change, 'project', ch.project, 'key', ch.key,
+                                      'points', ch.points, 'at', ch.at)
+                    ORDER BY ch.at, ch.project, ch.key, ch.change) FILTER (WHERE ch.change <> 'committed') AS events
+      FROM dated_changes ch
+     GROUP BY ch.day
+), history_burndown AS (  -- running sums up to the end of each day
     SELECT d.day, d.i, d.planned_days,
-           coalesce(sum(ch.scope_delta), 0)
+           sum(coalesce(c.scope_delta, 0)) OVER (ORDER BY d.day)
                + CASE WHEN d.day = (SELECT last_day FROM day_span) THEN (SELECT points FROM correction) ELSE 0 END
                AS scope_points,
-           coalesce(sum(ch.completed_delta), 0) AS completed_points
-      FROM days d LEFT JOIN dated_changes ch ON ch.day <= d.day
-     GROUP BY d.day, d.i, d.planned_days
+           sum(coalesce(c.completed_delta, 0)) OVER (ORDER BY d.day) AS completed_points,
+           coalesce(c.events, '[]'::json) AS events
+      FROM days d LEFT JOIN day_changes c ON c.day = d.day
 ), snapshot_burndown AS (  -- per day: the latest snapshot of each workstream up to that day's end
     SELECT d.day, d.i, d.planned_days,
            sum(m.story_points_total) AS scope_points,
-           sum(m.story_points_completed) AS completed_points
+           sum(m.story_points_completed) AS completed_points,
+           '[]'::json AS events
       FROM days d CROSS JOIN sprint s
       LEFT JOIN LATERAL (
             SELECT DISTINCT ON (ms.workstream_id) ms.story_points_total, ms.story_points_completed
@@ -272,13 +284,15 @@ WITH workstreams AS (
 ), sprint_completed AS (  -- completed points per sprint in view and project, by the same definitions
     SELECT sprint_id, project_id, sum(coalesce(points_at_close, 0)) FILTER (WHERE completed_in) AS points
       FROM scoped GROUP BY sprint_id, project_id
+), with_history AS (
+    SELECT DISTINCT sprint_id FROM sprint_completed
 ), velocity_rows AS (
     SELECT h.workstream_id, h.sprint_id, h.name, h.closes, h.k,
-           CASE WHEN EXISTS (SELECT 1 FROM members m WHERE m.sprint_id = h.sprint_id)
-                THEN coalesce(sc.points, 0) ELSE f.story_points_completed END AS completed_points,
-           CASE WHEN EXISTS (SELECT 1 FROM members m WHERE m.sprint_id = h.sprint_id)
-                THEN 'membership history' ELSE 'metric snapshots' END AS source
+           CASE WHEN wh.sprint_id IS NOT NULL THEN coalesce(sc.points, 0) ELSE f.story_points_completed END
+               AS completed_points,
+           CASE WHEN wh.sprint_id IS NOT NULL THEN 'membership history' ELSE 'metric snapshots' END AS source
       FROM history h
+      LEFT JOIN with_history wh ON wh.sprint_id = h.sprint_id
       LEFT JOIN sprint_completed sc ON sc.sprint_id = h.sprint_id AND sc.project_id = h.project_id
       LEFT JOIN final_snapshots f ON f.sprint_id = h.sprint_id AND f.workstream_id = h.workstream_id
      WHERE h.k <= %(velocity_sprints)s
@@ -368,11 +382,7 @@ SELECT json_build_object(
                     'remaining_points', b.scope_points - b.completed_points,
                     'ideal_remaining_points',
                         round(b.ideal_from * greatest(1 - b.i::numeric / b.planned_days, 0), 2),
-                    'events', coalesce((SELECT json_agg(json_build_object(
-                                     'change', ch.change, 'project', ch.project, 'key', ch.key,
-                                     'points', ch.points, 'at', ch.at) ORDER BY ch.at, ch.project, ch.key, ch.change)
-                                  FROM dated_changes ch
-                                 WHERE ch.day = b.day AND ch.change <> 'committed'), '[]'::json))
+                    'events', b.events)
                     ORDER BY b.day) FROM burndown b), '[]'::json),
     'burndown_source', f.source,
     'burndown_definition', 'one point per day in the sprint''s time zone from its start to its end date (to the'
