@@ -63,15 +63,17 @@ CREATE OR REPLACE TRIGGER trg_sprints_timezone_known
 -- The sprint's time zone as a report reads it: its own, else its primary (then
 -- any active) workstream's, else UTC.
 CREATE OR REPLACE FUNCTION sprint_timezone(sprint_id bigint, own text) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(own,
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN coalesce(own,
                     (SELECT w.timezone
                        FROM project_sprint_associations a
                        JOIN project_workstreams w ON w.id = a.workstream_id
                       WHERE a.sprint_id = sprint_timezone.sprint_id AND a.is_active AND w.timezone IS NOT NULL
                       ORDER BY a.association_type = 'primary' DESC, a.id
                       LIMIT 1),
-                    'UTC')
+                    'UTC');
+END;
 $$;
 
 -- Only future -> active and active -> closed; a closed sprint never reopens, and

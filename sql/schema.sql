@@ -265,16 +265,18 @@ END;
 $$;
 
 CREATE FUNCTION public.sprint_timezone(sprint_id bigint, own text) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT coalesce(own,
+BEGIN
+    RETURN coalesce(own,
                     (SELECT w.timezone
                        FROM project_sprint_associations a
                        JOIN project_workstreams w ON w.id = a.workstream_id
                       WHERE a.sprint_id = sprint_timezone.sprint_id AND a.is_active AND w.timezone IS NOT NULL
                       ORDER BY a.association_type = 'primary' DESC, a.id
                       LIMIT 1),
-                    'UTC')
+                    'UTC');
+END;
 $$;
 
 CREATE FUNCTION public.sprints_apply_state_change() RETURNS trigger
