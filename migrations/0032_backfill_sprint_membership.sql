@@ -4,7 +4,7 @@
 -- Backfill: every task that is in a sprint today gets one "joined" event, dated
 -- at the later of its creation and the sprint's start (activated_at, else the
 -- start date's midnight in the sprint's time zone), with the actor
--- 'backfill 0032' so a report can tell it apart. Nothing older is known: a
+-- 'membership backfill' so a report can tell it apart. Nothing older is known: a
 -- sprint's figures before this migration rest on that one event per task. Then
 -- the CHECKs 0030 added NOT VALID are validated. Batches of 5,000 tasks in key
 -- order, each committed; tasks that already have an event are skipped, so the
@@ -31,7 +31,7 @@ BEGIN
         ), inserted AS (
             INSERT INTO sprint_membership_events (project_id, task_id, sprint_id, change, points_after, actor,
                                                   happened_at)
-            SELECT p.project_id, p.id, p.sprint_id, 'joined', p.story_points, 'backfill 0032',
+            SELECT p.project_id, p.id, p.sprint_id, 'joined', p.story_points, 'membership backfill',
                    greatest(p.created_at, coalesce(s.activated_at,
                                                    s.start_date::timestamp AT TIME ZONE sprint_timezone(s.id, s.timezone),
                                                    p.created_at))
@@ -49,7 +49,7 @@ BEGIN
         COMMIT;
         EXIT WHEN batch < 5000;
     END LOOP;
-    RAISE NOTICE 'sprint membership backfill: % task(s) in a sprint got a "joined" event (actor ''backfill 0032'')',
+    RAISE NOTICE 'sprint membership backfill: % task(s) in a sprint got a "joined" event (actor ''membership backfill'')',
         total;
 END
 $$;

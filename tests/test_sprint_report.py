@@ -351,9 +351,9 @@ def test_the_backfill_gives_each_task_in_a_sprint_one_joined_event(empty_db_url:
             "  FROM sprint_membership_events e JOIN tasks t ON t.id = e.task_id ORDER BY t.key"
         ).fetchall()
     assert [(key, change, points, actor, at.isoformat()) for key, change, points, actor, at in rows] == [
-        ("T-1", "joined", 3, "backfill 0032", "2026-11-02T00:00:00+00:00"),  # the sprint's start
-        ("T-2", "joined", 3, "backfill 0032", "2026-11-05T10:00:00+00:00"),  # its creation
-        ("T-3", "joined", 3, "backfill 0032", "2026-11-01T08:00:00+00:00"),  # a sprint not started
+        ("T-1", "joined", 3, "membership backfill", "2026-11-02T00:00:00+00:00"),  # the sprint's start
+        ("T-2", "joined", 3, "membership backfill", "2026-11-05T10:00:00+00:00"),  # its creation
+        ("T-3", "joined", 3, "membership backfill", "2026-11-01T08:00:00+00:00"),  # a sprint not started
     ]
     migrations.rollback(empty_db_url, 1)
     migrations.apply(empty_db_url)
