@@ -39,21 +39,20 @@ WITH workstreams AS (
      WHERE m.workstream_id IN (SELECT workstream_id FROM workstreams)
      ORDER BY m.sprint_id, m.workstream_id, m.snapshot_at DESC
 ), history AS (  -- per workstream, its closed sprints with figures, latest first
-    SELECT w.workstream_id, w.project_id, p.id AS sprint_id, p.name, p.closes,
+    SELECT w.workstream_id, w.project_id, p.id AS sprint_id, p.name, p.starts, p.closes, x.has_history,
            row_number() OVER (PARTITION BY w.workstream_id ORDER BY p.closes DESC, p.id DESC) AS k
       FROM workstreams w
       JOIN project_sprint_associations pa ON pa.workstream_id = w.workstream_id
       JOIN spans p ON p.id = pa.sprint_id AND p.state = 'closed' AND p.id <> %(sprint_id)s
      CROSS JOIN sprint s
+     CROSS JOIN LATERAL (
+            SELECT coalesce((SELECT min(e.happened_at) FROM sprint_membership_events e
+                              WHERE e.sprint_id = p.id) <= p.closes, false) AS has_history) x
      WHERE p.closes <= coalesce(s.starts, now())
-       AND ((SELECT min(e.happened_at) FROM sprint_membership_events e WHERE e.sprint_id = p.id) <= p.closes
-            OR EXISTS (SELECT 1 FROM final_snapshots f
-                        WHERE f.sprint_id = p.id AND f.workstream_id = w.workstream_id))
-), in_view AS (  -- the sprints whose tasks are looked at: this one and those velocity counts
+       AND (x.has_history OR EXISTS (SELECT 1 FROM final_snapshots f
+                                      WHERE f.sprint_id = p.id AND f.workstream_id = w.workstream_id))
+), in_view AS (  -- the sprint whose tasks are looked at in full
     SELECT id, starts, closes FROM sprint
-    UNION
-    SELECT sp.id, sp.starts, sp.closes FROM spans sp
-     WHERE sp.id IN (SELECT sprint_id FROM history WHERE k <= %(velocity_sprints)s)
 ), member_events AS (  -- per sprint and task: the events that fix its membership at the start and at the close
     SELECT v.id AS sprint_id, v.starts, v.closes, e.project_id, e.task_id,
            (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE e.happened_at <= v.starts))[1]
@@ -149,7 +148,7 @@ WITH workstreams AS (
                 ELSE 0 END AS reestimated_points
       FROM figures f
 ), this_tasks AS (
-    SELECT * FROM scoped WHERE sprint_id = %(sprint_id)s
+    SELECT * FROM scoped
 ), task_figures AS (
     SELECT
         count(*) > 0 AS from_history,
@@ -236,11 +235,11 @@ WITH workstreams AS (
     UNION ALL
     SELECT t.project, t.key, 'reestimated', e.happened_at,
            coalesce(e.points_after, 0) - coalesce(e.points_before, 0), 0, e.points_after
-      FROM this_tasks t
-      JOIN sprint_membership_events e
-        ON e.project_id = t.project_id AND e.task_id = t.task_id AND e.sprint_id = t.sprint_id
-     WHERE e.change = 'reestimated' AND (t.committed OR t.is_added)
-       AND e.happened_at > coalesce(t.joined_at, t.starts) AND e.happened_at <= t.closes
+      FROM sprint_membership_events e
+      JOIN this_tasks t ON t.project_id = e.project_id AND t.task_id = e.task_id
+     WHERE e.sprint_id = %(sprint_id)s AND e.happened_at <= (SELECT closes FROM sprint)
+       AND e.change = 'reestimated' AND (t.committed OR t.is_added)
+       AND e.happened_at > coalesce(t.joined_at, t.starts)
 ), dated_changes AS (
     SELECT ch.*, least(greatest((ch.at AT TIME ZONE s.tz)::date, ds.first_day), ds.last_day) AS day
       FROM changes ch CROSS JOIN sprint s CROSS JOIN day_span ds
@@ -281,18 +280,38 @@ WITH workstreams AS (
     UNION ALL
     SELECT b.*, (SELECT scope_points FROM snapshot_burndown WHERE scope_points IS NOT NULL ORDER BY i LIMIT 1)
       FROM snapshot_burndown b WHERE NOT (SELECT from_history FROM report_figures)
-), sprint_completed AS (  -- completed points per sprint in view and project, by the same definitions
-    SELECT sprint_id, project_id, sum(coalesce(points_at_close, 0)) FILTER (WHERE completed_in) AS points
-      FROM scoped GROUP BY sprint_id, project_id
-), with_history AS (
-    SELECT DISTINCT sprint_id FROM sprint_completed
+), counted_sprints AS (  -- the closed sprints velocity counts that have membership history
+    SELECT DISTINCT sprint_id, starts, closes FROM history
+     WHERE k <= %(velocity_sprints)s AND has_history
+), closing_members AS (  -- their tasks in the sprint at its close (just before the close's moves)
+    SELECT * FROM (
+        SELECT v.sprint_id, v.starts, v.closes, e.project_id, e.task_id,
+               (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE NOT e.is_close_move))[1]
+                   AS last_by_close,
+               max(e.happened_at) FILTER (WHERE e.change = 'joined') AS last_joined_at
+          FROM counted_sprints v
+          JOIN sprint_membership_events e ON e.sprint_id = v.sprint_id AND e.happened_at <= v.closes
+         GROUP BY v.sprint_id, v.starts, v.closes, e.project_id, e.task_id) m
+     WHERE (m.last_by_close).change <> 'left'
+), sprint_completed AS (  -- completed points per counted sprint and project: the definition above,
+                          -- read only as far as "completed" needs
+    SELECT m.sprint_id, m.project_id, sum(coalesce((m.last_by_close).points_after, 0)) AS points
+      FROM closing_members m
+     CROSS JOIN LATERAL (
+            SELECT (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
+                        FILTER (WHERE h.changed_at <= m.closes))[1] AS status_at_close,
+                   max(h.changed_at) FILTER (WHERE h.to_status = 'completed' AND h.changed_at <= m.closes)
+                       AS completed_at
+              FROM task_history h
+             WHERE h.project_id = m.project_id AND h.task_id = m.task_id) h
+     WHERE h.status_at_close = 'completed' AND h.completed_at >= greatest(m.starts, m.last_joined_at)
+     GROUP BY m.sprint_id, m.project_id
 ), velocity_rows AS (
     SELECT h.workstream_id, h.sprint_id, h.name, h.closes, h.k,
-           CASE WHEN wh.sprint_id IS NOT NULL THEN coalesce(sc.points, 0) ELSE f.story_points_completed END
+           CASE WHEN h.has_history THEN coalesce(sc.points, 0) ELSE f.story_points_completed END
                AS completed_points,
-           CASE WHEN wh.sprint_id IS NOT NULL THEN 'membership history' ELSE 'metric snapshots' END AS source
+           CASE WHEN h.has_history THEN 'membership history' ELSE 'metric snapshots' END AS source
       FROM history h
-      LEFT JOIN with_history wh ON wh.sprint_id = h.sprint_id
       LEFT JOIN sprint_completed sc ON sc.sprint_id = h.sprint_id AND sc.project_id = h.project_id
       LEFT JOIN final_snapshots f ON f.sprint_id = h.sprint_id AND f.workstream_id = h.workstream_id
      WHERE h.k <= %(velocity_sprints)s
