@@ -29,7 +29,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 
 from service import database, migrations
-from service.queries import features, projects, queue, tasks
+from service.queries import features, projects, queue, sprints, tasks
 
 STATUS_MIX = [
     ("pending", 60),
@@ -41,6 +41,7 @@ STATUS_MIX = [
 ]
 EPICS_PER_PROJECT, FEATURES_PER_EPIC = 10, 10
 EXPORT_TASKS = 10_000
+SPRINT_TASKS, SPRINTS_RUN = 2_000, 4
 
 
 @dataclass
@@ -136,6 +137,88 @@ def load(url: str, total: int, project_count: int) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+# The life of one sprint's tasks, one step a day after its start: (day, change);
+# with the creation and the joining, about ten events per task.
+_SPRINT_DAYS = [
+    (1, "UPDATE tasks SET status = 'in_progress' WHERE sprint_id = %(s)s"),
+    (2, "UPDATE tasks SET story_points = story_points + 1 WHERE sprint_id = %(s)s"),
+    (3, "UPDATE tasks SET status = 'blocked' WHERE sprint_id = %(s)s"),
+    (4, "UPDATE tasks SET status = 'in_progress' WHERE sprint_id = %(s)s"),
+    (5, "UPDATE tasks SET story_points = story_points + 1 WHERE sprint_id = %(s)s"),
+    (6, "UPDATE tasks SET status = 'in_review' WHERE sprint_id = %(s)s"),
+    (7, "UPDATE tasks SET story_points = story_points + 1 WHERE sprint_id = %(s)s"),
+    (8, "UPDATE tasks SET status = 'completed' WHERE sprint_id = %(s)s AND id %% 5 <> 0"),
+]
+
+
+def _on_day(conn: psycopg.Connection[Any], day: int, statement: str, **params: Any) -> None:
+    """One change, committed as if made `day` days after Monday 2026-01-05 09:00 in Berlin."""
+    with conn.transaction():
+        conn.execute(
+            "SELECT set_config('worktrack.event_at',"
+            " ('2026-01-05 09:00 Europe/Berlin'::timestamptz + %s * interval '1 day')::text, true)",
+            (day,),
+        )
+        conn.execute(statement, params)
+
+
+def load_sprints(
+    conn: psycopg.Connection[Any],
+    project: str,
+    *,
+    sprint_count: int = SPRINTS_RUN,
+    per_sprint: int = SPRINT_TASKS,
+) -> int:
+    """Run `sprint_count` two-week sprints of `per_sprint` new tasks of `project` through
+    start and close at past instants (worktrack.event_at, as an import does), each task
+    with about ten membership and status events. Returns the last sprint's id."""
+    (project_id,) = conn.execute("SELECT id FROM projects WHERE key = %s", (project,)).fetchone()  # type: ignore[misc]
+    (workstream,) = conn.execute(
+        "INSERT INTO project_workstreams (project_id, name, timezone) VALUES (%s, %s, 'Europe/Berlin')"
+        " RETURNING id",
+        (project_id, f"{project} board"),
+    ).fetchone()  # type: ignore[misc]
+    sprint_id = 0
+    for n in range(sprint_count):
+        with conn.transaction():
+            (sprint_id,) = conn.execute(
+                "INSERT INTO sprints (jira_sprint_id, name, start_date, end_date)"
+                " VALUES (%s, %s, '2026-01-05'::date + %s, '2026-01-05'::date + %s) RETURNING id",
+                (800_000_000 + project_id * 100 + n, f"{project} sprint {n + 1}", 14 * n, 14 * n + 11),
+            ).fetchone()  # type: ignore[misc]
+            conn.execute(
+                "INSERT INTO project_sprint_associations (sprint_id, workstream_id) VALUES (%s, %s)",
+                (sprint_id, workstream),
+            )
+        day0 = 14 * n
+        _on_day(
+            conn,
+            day0 - 2,
+            "INSERT INTO tasks (project_id, sprint_id, key, title, story_points)"
+            " SELECT %(p)s, %(s)s, 'S' || %(s)s || '-T-' || g, 'Sprint task ' || g, 1 + g %% 8"
+            "   FROM generate_series(1, %(count)s) g",
+            p=project_id,
+            s=sprint_id,
+            count=per_sprint,
+        )
+        _on_day(
+            conn,
+            day0,
+            "SELECT sprint_start(%(s)s, current_setting('worktrack.event_at')::timestamptz)",
+            s=sprint_id,
+        )
+        for day, statement in _SPRINT_DAYS:
+            _on_day(conn, day0 + day, statement, s=sprint_id)
+        _on_day(
+            conn,
+            day0 + 11,
+            "SELECT sprint_close(%(s)s, NULL, current_setting('worktrack.event_at')::timestamptz)",
+            s=sprint_id,
+        )
+    conn.execute("ANALYZE tasks, task_history, sprint_membership_events, sprints")
+    return int(sprint_id)
+
+
 # --- the query layer -------------------------------------------------------------
 
 
@@ -215,6 +298,15 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
             "-",
             lambda i: projects.export(conn, project="EXPORT"),
             n=5,
+        )
+        _progress(f"run {SPRINTS_RUN} sprints of {SPRINT_TASKS:,} tasks through start and close")
+        with psycopg.connect(url, autocommit=True) as sync:
+            sprint_id = load_sprints(sync, "P0")
+        await series(
+            f"sprint report: {SPRINT_TASKS:,} tasks, ~{10 * SPRINT_TASKS:,} events, velocity over 3 more",
+            "< 50 ms",
+            lambda i: sprints.report(conn, sprint_id=sprint_id, velocity_sprints=3),
+            n=max(10, iterations // 10),
         )
         rows.append(await _cascade_delete(conn))
     rows.append(await _concurrent_claims(url, project_count, workers=8, claims_each=max(25, iterations // 4)))

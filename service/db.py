@@ -129,6 +129,35 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
         "a sprint with this Jira sprint id already exists",
     ),
     "chk_sprints_dates_in_order": (Unprocessable, "end_date", "the sprint ends before it starts"),
+    "chk_sprints_state_transition": (Conflict, "state", "this sprint state change is not allowed"),
+    "chk_sprints_closed_is_final": (
+        Conflict,
+        None,
+        "the sprint is closed: its state, dates and time zone are final",
+    ),
+    "chk_sprints_instants_fixed": (Conflict, None, "a sprint keeps the instants it started and closed at"),
+    "chk_sprints_closed_after_start": (
+        Unprocessable,
+        "completed_at",
+        "the sprint cannot close before it started",
+    ),
+    "chk_sprints_timezone_known": (
+        Unprocessable,
+        "timezone",
+        "not a time zone PostgreSQL knows (IANA names)",
+    ),
+    "chk_project_workstreams_timezone_known": (
+        Unprocessable,
+        "timezone",
+        "not a time zone PostgreSQL knows (IANA names)",
+    ),
+    "fk_sprints_close_move_to": (NotFound, "move_open_tasks_to", "no sprint has this id"),
+    "chk_sprints_close_move_to_open": (
+        Conflict,
+        "move_open_tasks_to",
+        "open work can move only to another sprint that is not closed",
+    ),
+    "chk_tasks_sprint_not_closed": (Conflict, "sprint", "a task cannot join a closed sprint"),
     "fk_sprint_analyses_project": (NotFound, "project", "the project does not exist"),
     "fk_reports_project": (NotFound, "project", "the project does not exist"),
     "fk_reports_sprint": (NotFound, "sprint_id", "no sprint has this id"),
@@ -164,6 +193,10 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
 }
 
 
+# Rules whose own message names the row and the move ("sprint 4 cannot move from closed to active").
+_SAYS_WHICH = frozenset({"chk_tasks_status_transition", "chk_sprints_state_transition"})
+
+
 def _rule_in_words(constraint: str) -> str:
     """chk_tasks_priority_range -> 'tasks priority range'."""
     for prefix in ("chk_", "uq_", "fk_"):
@@ -184,7 +217,7 @@ def translate(exc: psycopg.Error) -> ApiError:
         return Conflict(f"other rows still refer to it ({_rule_in_words(constraint or 'foreign key')})")
     if constraint in CONSTRAINT_ERRORS:
         kind, field, message = CONSTRAINT_ERRORS[constraint]
-        if constraint == "chk_tasks_status_transition" and exc.diag.message_primary:
+        if constraint in _SAYS_WHICH and exc.diag.message_primary:
             message = exc.diag.message_primary  # "task T-1 cannot move from pending to completed"
         fields = [{"field": f"body.{field}", "message": message}] if field else None
         return kind(message, errors=fields)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Status = Literal["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
@@ -301,6 +301,10 @@ Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
+# An IANA name; the database checks it against pg_timezone_names.
+TimeZone = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$", max_length=100)
+]
 
 
 class UserCreate(Body):
@@ -333,17 +337,38 @@ class SprintCreate(Body):
     goal: Text | None = None
     jira_board_id: JiraId | None = None
     jira_project_key: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    timezone: TimeZone | None = Field(
+        None, description="IANA time zone of the sprint's days; default the workstream's, then UTC"
+    )
 
 
 class SprintPatch(Patch):
-    NOT_NULL = frozenset({"name", "state"})
+    """Everything but the state: POST /sprints/{id}/start and /close change that."""
+
+    NOT_NULL = frozenset({"name"})
     name: Title | None = None
-    state: SprintState | None = None
     start_date: date | None = None
     end_date: date | None = None
     goal: Text | None = None
     jira_board_id: JiraId | None = None
     jira_project_key: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    timezone: TimeZone | None = None
+
+
+class SprintStart(Body):
+    activated_at: AwareDatetime | None = Field(
+        None, description="when the sprint really started (imports); now unless given"
+    )
+    end_date: date | None = None
+
+
+class SprintClose(Body):
+    move_open_tasks_to: RowId | None = Field(
+        description="the sprint that receives every task not completed, or null for the backlog"
+    )
+    completed_at: AwareDatetime | None = Field(
+        None, description="when the sprint really closed (imports); now unless given"
+    )
 
 
 class AnalysisCreate(Body):
@@ -366,6 +391,7 @@ class WorkstreamCreate(Body):
     category: ShortText | None = None
     is_active: bool = True
     metadata: Metadata = Field(default_factory=dict)
+    timezone: TimeZone | None = None
 
 
 class WorkstreamPatch(Patch):
@@ -377,6 +403,7 @@ class WorkstreamPatch(Patch):
     category: ShortText | None = None
     is_active: bool | None = None
     metadata: Metadata | None = None
+    timezone: TimeZone | None = None
 
 
 class AssociationPut(Body):

@@ -1,8 +1,9 @@
 """`worktrack seed --demo`: demo data a new user can explore at once.
 
 Three projects (atlas and beacon share a meta-board), epics and features, 3,000
-tasks with dependencies and history, closed sprints with daily metric snapshots
-and an active one. Each step skips what exists, so seeding twice adds nothing.
+tasks with dependencies and history, and sprints run through their lifecycle
+(closed ones and an active one) with daily metric snapshots. Each step skips
+what exists, so seeding twice adds nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ STEPS = [
     ("sprints", _Q["seed_sprints"]),
     ("workstreams", _Q["seed_workstreams"]),
     ("sprint associations", _Q["seed_associations"]),
-    ("tasks and history", _Q["seed_tasks"]),
+    ("tasks through the sprint lifecycle", _Q["seed_sprint_lifecycle"]),
     ("dependencies", _Q["seed_dependencies"]),
     ("metric snapshots", _Q["seed_metrics"]),
     ("sprint analyses", _Q["seed_analyses"]),

@@ -138,11 +138,181 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.require_known_timezone() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.timezone IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.timezone IS DISTINCT FROM OLD.timezone)
+       AND NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = NEW.timezone) THEN
+        RAISE EXCEPTION 'unknown time zone %', NEW.timezone
+            USING ERRCODE = 'check_violation',
+                  CONSTRAINT = 'chk_' || TG_TABLE_NAME || '_timezone_known',
+                  TABLE = TG_TABLE_NAME, COLUMN = 'timezone',
+                  HINT = 'an IANA name from pg_timezone_names, e.g. Europe/Berlin';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
 CREATE FUNCTION public.set_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
     NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+
+CREATE TABLE public.sprints (
+    id bigint NOT NULL,
+    jira_sprint_id bigint NOT NULL,
+    name text NOT NULL,
+    state text DEFAULT 'future'::text NOT NULL,
+    start_date date,
+    end_date date,
+    goal text,
+    jira_board_id bigint,
+    jira_project_key text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    activated_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    timezone text,
+    CONSTRAINT chk_sprints_closed_after_start CHECK ((completed_at >= activated_at)),
+    CONSTRAINT chk_sprints_dates_in_order CHECK ((end_date >= start_date)),
+    CONSTRAINT chk_sprints_lifecycle_instants CHECK (((state = 'closed'::text) OR ((completed_at IS NULL) AND ((state = 'active'::text) OR (activated_at IS NULL))))),
+    CONSTRAINT chk_sprints_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT chk_sprints_state CHECK ((state = ANY (ARRAY['future'::text, 'active'::text, 'closed'::text])))
+);
+
+CREATE FUNCTION public.sprint_close(sprint_id bigint, move_to bigint DEFAULT NULL::bigint, completed_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS public.sprints
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    closed sprints;
+    target_state text;
+    event_at text := current_setting('worktrack.event_at', true);
+    closes timestamptz := coalesce(sprint_close.completed_at, nullif(event_at, '')::timestamptz, now());
+BEGIN
+    IF move_to IS NOT NULL THEN
+        SELECT state INTO target_state FROM sprints WHERE id = move_to FOR SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'sprint % does not exist', move_to
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'fk_sprints_close_move_to',
+                      TABLE = 'sprints';
+        ELSIF move_to = sprint_id OR target_state = 'closed' THEN
+            RAISE EXCEPTION 'open work cannot move to sprint %: it is this sprint or closed', move_to
+                USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'chk_sprints_close_move_to_open',
+                      TABLE = 'sprints';
+        END IF;
+    END IF;
+    SELECT * INTO closed FROM sprints s WHERE s.id = sprint_close.sprint_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    ELSIF closed.state <> 'active' THEN
+        RAISE EXCEPTION 'sprint % is %: only an active sprint closes', sprint_id, closed.state
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_sprints_state_transition', TABLE = 'sprints', COLUMN = 'state';
+    END IF;
+    UPDATE sprints s SET state = 'closed', completed_at = closes
+     WHERE s.id = sprint_close.sprint_id
+    RETURNING s.* INTO closed;
+    PERFORM set_config('worktrack.closing_sprint', sprint_id::text, true);
+    PERFORM set_config('worktrack.event_at', closes::text, true);
+    UPDATE tasks t SET sprint_id = move_to
+     WHERE t.sprint_id = sprint_close.sprint_id AND t.status NOT IN ('completed', 'cancelled');
+    PERFORM set_config('worktrack.closing_sprint', '', true);
+    PERFORM set_config('worktrack.event_at', coalesce(event_at, ''), true);
+    RETURN closed;
+END;
+$$;
+
+CREATE FUNCTION public.sprint_membership_events_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND (
+        NOT EXISTS (SELECT 1 FROM tasks WHERE project_id = OLD.project_id AND id = OLD.task_id)
+        OR NOT EXISTS (SELECT 1 FROM sprints WHERE id = OLD.sprint_id)) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'sprint membership history is append-only: % refused', TG_OP
+        USING ERRCODE = 'integrity_constraint_violation',
+              CONSTRAINT = 'chk_sprint_membership_events_append_only',
+              TABLE = 'sprint_membership_events';
+END;
+$$;
+
+CREATE FUNCTION public.sprint_start(sprint_id bigint, activated_at timestamp with time zone DEFAULT NULL::timestamp with time zone, end_date date DEFAULT NULL::date) RETURNS public.sprints
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    started sprints;
+    starts constant timestamptz := coalesce(sprint_start.activated_at, now());
+BEGIN
+    SELECT * INTO started FROM sprints s WHERE s.id = sprint_start.sprint_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    ELSIF started.state <> 'future' THEN
+        RAISE EXCEPTION 'sprint % is %: only a future sprint starts', sprint_id, started.state
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_sprints_state_transition', TABLE = 'sprints', COLUMN = 'state';
+    END IF;
+    UPDATE sprints s
+       SET state = 'active',
+           activated_at = starts,
+           start_date = coalesce(s.start_date, (starts AT TIME ZONE sprint_timezone(s.id, s.timezone))::date),
+           end_date = coalesce(sprint_start.end_date, s.end_date)
+     WHERE s.id = sprint_start.sprint_id
+    RETURNING s.* INTO started;
+    RETURN started;
+END;
+$$;
+
+CREATE FUNCTION public.sprint_timezone(sprint_id bigint, own text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN coalesce(own,
+                    (SELECT w.timezone
+                       FROM project_sprint_associations a
+                       JOIN project_workstreams w ON w.id = a.workstream_id
+                      WHERE a.sprint_id = sprint_timezone.sprint_id AND a.is_active AND w.timezone IS NOT NULL
+                      ORDER BY a.association_type = 'primary' DESC, a.id
+                      LIMIT 1),
+                    'UTC');
+END;
+$$;
+
+CREATE FUNCTION public.sprints_apply_state_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF OLD.state = 'closed' AND (NEW.state, NEW.start_date, NEW.end_date, NEW.activated_at, NEW.completed_at,
+                                 NEW.timezone)
+            IS DISTINCT FROM (OLD.state, OLD.start_date, OLD.end_date, OLD.activated_at, OLD.completed_at,
+                              OLD.timezone) THEN
+        RAISE EXCEPTION 'sprint % is closed: its state, dates and time zone are final', OLD.id
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_sprints_closed_is_final', TABLE = 'sprints';
+    END IF;
+    IF NEW.state IS DISTINCT FROM OLD.state THEN
+        IF (OLD.state, NEW.state) NOT IN (('future', 'active'), ('active', 'closed')) THEN
+            RAISE EXCEPTION 'sprint % cannot move from % to %', OLD.id, OLD.state, NEW.state
+                USING ERRCODE = 'integrity_constraint_violation',
+                      CONSTRAINT = 'chk_sprints_state_transition', TABLE = 'sprints', COLUMN = 'state';
+        END IF;
+        IF NEW.state = 'active' THEN
+            NEW.activated_at := coalesce(NEW.activated_at, now());
+            NEW.timezone := sprint_timezone(NEW.id, NEW.timezone);
+        ELSE
+            NEW.completed_at := coalesce(NEW.completed_at, now());
+        END IF;
+    ELSIF (NEW.activated_at, NEW.completed_at) IS DISTINCT FROM (OLD.activated_at, OLD.completed_at) THEN
+        RAISE EXCEPTION 'sprint % keeps the instants it started and closed at', OLD.id
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_sprints_instants_fixed', TABLE = 'sprints';
+    END IF;
     RETURN NEW;
 END;
 $$;
@@ -218,6 +388,16 @@ BEGIN
         USING ERRCODE = 'integrity_constraint_violation',
               CONSTRAINT = 'chk_task_history_append_only',
               TABLE = 'task_history';
+END;
+$$;
+
+CREATE FUNCTION public.task_history_take_event_time() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.changed_at := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz,
+                               NEW.changed_at);
+    RETURN NEW;
 END;
 $$;
 
@@ -388,6 +568,64 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.tasks_record_sprint_membership() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    actor constant text := coalesce(nullif(current_setting('worktrack.actor', true), ''), session_user);
+    happened constant timestamptz := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz,
+                                        now());
+    closing constant bigint := nullif(current_setting('worktrack.closing_sprint', true), '')::bigint;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.sprint_id IS NOT DISTINCT FROM OLD.sprint_id THEN
+        IF NEW.sprint_id IS NOT NULL AND NEW.story_points IS DISTINCT FROM OLD.story_points THEN
+            INSERT INTO sprint_membership_events (project_id, task_id, sprint_id, change, points_before,
+                                                  points_after, actor, happened_at)
+            VALUES (NEW.project_id, NEW.id, NEW.sprint_id, 'reestimated', OLD.story_points, NEW.story_points,
+                    actor, happened);
+        END IF;
+        RETURN NULL;
+    END IF;
+    -- A sprint being deleted takes its events with it: its leaving is not recorded.
+    IF TG_OP = 'UPDATE' AND OLD.sprint_id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM sprints WHERE id = OLD.sprint_id) THEN
+        INSERT INTO sprint_membership_events (project_id, task_id, sprint_id, change, points_before,
+                                              moved_to_sprint_id, is_close_move, actor, happened_at)
+        VALUES (NEW.project_id, NEW.id, OLD.sprint_id, 'left', OLD.story_points, NEW.sprint_id,
+                coalesce(OLD.sprint_id = closing, false), actor, happened);
+    END IF;
+    IF NEW.sprint_id IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM sprints WHERE id = NEW.sprint_id AND state = 'closed') THEN
+            RAISE EXCEPTION 'task % cannot join sprint %: it is closed', NEW.key, NEW.sprint_id
+                USING ERRCODE = 'integrity_constraint_violation',
+                      CONSTRAINT = 'chk_tasks_sprint_not_closed', TABLE = 'tasks', COLUMN = 'sprint_id';
+        END IF;
+        INSERT INTO sprint_membership_events (project_id, task_id, sprint_id, change, points_after, actor,
+                                              happened_at)
+        VALUES (NEW.project_id, NEW.id, NEW.sprint_id, 'joined', NEW.story_points, actor, happened);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION public.tasks_take_event_time() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    happened constant timestamptz := nullif(current_setting('worktrack.event_at', true), '')::timestamptz;
+BEGIN
+    IF happened IS NOT NULL AND NEW.status IS DISTINCT FROM OLD.status THEN
+        IF NEW.status = 'completed' THEN
+            NEW.completed_at := happened;
+        END IF;
+        IF OLD.started_at IS NULL AND NEW.started_at IS NOT NULL THEN
+            NEW.started_at := happened;
+        END IF;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
 ALTER TABLE public.epics ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.epics_id_seq
     START WITH 1
@@ -482,6 +720,7 @@ CREATE TABLE public.project_workstreams (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    timezone text,
     CONSTRAINT chk_project_workstreams_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT chk_project_workstreams_name_not_blank CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT chk_project_workstreams_type CHECK ((workstream_type = ANY (ARRAY['standard'::text, 'epic'::text, 'initiative'::text])))
@@ -558,6 +797,32 @@ ALTER TABLE public.sprint_analyses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENT
     CACHE 1
 );
 
+CREATE TABLE public.sprint_membership_events (
+    id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    task_id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    change text NOT NULL,
+    points_before numeric(6,2),
+    points_after numeric(6,2),
+    moved_to_sprint_id bigint,
+    is_close_move boolean DEFAULT false NOT NULL,
+    actor text NOT NULL,
+    happened_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_sprint_membership_events_change CHECK ((change = ANY (ARRAY['joined'::text, 'left'::text, 'reestimated'::text]))),
+    CONSTRAINT chk_sprint_membership_events_moves_only_on_leaving CHECK (((change = 'left'::text) OR ((moved_to_sprint_id IS NULL) AND (NOT is_close_move)))),
+    CONSTRAINT chk_sprint_membership_events_points_not_negative CHECK (((points_before >= (0)::numeric) AND (points_after >= (0)::numeric)))
+);
+
+ALTER TABLE public.sprint_membership_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sprint_membership_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.sprint_queue_items (
     id bigint NOT NULL,
     sprint_id bigint NOT NULL,
@@ -579,23 +844,6 @@ ALTER TABLE public.sprint_queue_items ALTER COLUMN id ADD GENERATED ALWAYS AS ID
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
-CREATE TABLE public.sprints (
-    id bigint NOT NULL,
-    jira_sprint_id bigint NOT NULL,
-    name text NOT NULL,
-    state text DEFAULT 'future'::text NOT NULL,
-    start_date date,
-    end_date date,
-    goal text,
-    jira_board_id bigint,
-    jira_project_key text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_sprints_dates_in_order CHECK ((end_date >= start_date)),
-    CONSTRAINT chk_sprints_name_not_blank CHECK ((btrim(name) <> ''::text)),
-    CONSTRAINT chk_sprints_state CHECK ((state = ANY (ARRAY['future'::text, 'active'::text, 'closed'::text])))
 );
 
 ALTER TABLE public.sprints ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -720,6 +968,9 @@ ALTER TABLE ONLY public.reports
 ALTER TABLE ONLY public.sprint_analyses
     ADD CONSTRAINT sprint_analyses_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.sprint_membership_events
+    ADD CONSTRAINT sprint_membership_events_pkey PRIMARY KEY (project_id, id);
+
 ALTER TABLE ONLY public.sprint_queue_items
     ADD CONSTRAINT sprint_queue_items_pkey PRIMARY KEY (id);
 
@@ -795,6 +1046,10 @@ CREATE INDEX idx_sprint_analyses_sprint ON public.sprint_analyses USING btree (s
 
 CREATE INDEX idx_sprint_analyses_team_count ON public.sprint_analyses USING btree ((((discipline_breakdown ->> 'team_count'::text))::integer));
 
+CREATE INDEX idx_sprint_membership_events_project_task ON public.sprint_membership_events USING btree (project_id, task_id, id);
+
+CREATE INDEX idx_sprint_membership_events_sprint_happened_at ON public.sprint_membership_events USING btree (sprint_id, happened_at, id);
+
 CREATE INDEX idx_sprint_queue_items_task ON public.sprint_queue_items USING btree (task_project_id, task_id) WHERE (task_id IS NOT NULL);
 
 CREATE INDEX idx_sprint_queue_items_user ON public.sprint_queue_items USING btree (user_id);
@@ -857,6 +1112,8 @@ CREATE TRIGGER trg_project_sprint_associations_updated_at BEFORE UPDATE ON publi
 
 CREATE TRIGGER trg_project_sprint_metrics_active_association BEFORE INSERT OR UPDATE OF sprint_id, workstream_id ON public.project_sprint_metrics FOR EACH ROW EXECUTE FUNCTION public.project_sprint_metrics_require_active_association();
 
+CREATE TRIGGER trg_project_workstreams_timezone_known BEFORE INSERT OR UPDATE OF timezone ON public.project_workstreams FOR EACH ROW EXECUTE FUNCTION public.require_known_timezone();
+
 CREATE TRIGGER trg_project_workstreams_updated_at BEFORE UPDATE ON public.project_workstreams FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TRIGGER trg_projects_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
@@ -865,7 +1122,13 @@ CREATE TRIGGER trg_reports_updated_at BEFORE UPDATE ON public.reports FOR EACH R
 
 CREATE TRIGGER trg_sprint_analyses_updated_at BEFORE UPDATE ON public.sprint_analyses FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
+CREATE TRIGGER trg_sprint_membership_events_append_only BEFORE DELETE OR UPDATE ON public.sprint_membership_events FOR EACH ROW EXECUTE FUNCTION public.sprint_membership_events_refuse_change();
+
 CREATE TRIGGER trg_sprint_queue_items_updated_at BEFORE UPDATE ON public.sprint_queue_items FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_sprints_state_change BEFORE UPDATE ON public.sprints FOR EACH ROW EXECUTE FUNCTION public.sprints_apply_state_change();
+
+CREATE TRIGGER trg_sprints_timezone_known BEFORE INSERT OR UPDATE OF timezone ON public.sprints FOR EACH ROW EXECUTE FUNCTION public.require_known_timezone();
 
 CREATE TRIGGER trg_sprints_updated_at BEFORE UPDATE ON public.sprints FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
@@ -873,9 +1136,15 @@ CREATE TRIGGER trg_task_dependencies_refuse_cycle BEFORE INSERT OR UPDATE ON pub
 
 CREATE TRIGGER trg_task_history_append_only BEFORE DELETE OR UPDATE ON public.task_history FOR EACH ROW EXECUTE FUNCTION public.task_history_refuse_change();
 
+CREATE TRIGGER trg_task_history_event_time BEFORE INSERT ON public.task_history FOR EACH ROW EXECUTE FUNCTION public.task_history_take_event_time();
+
 CREATE TRIGGER trg_tasks_record_history AFTER INSERT OR UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_record_history();
 
+CREATE TRIGGER trg_tasks_record_sprint_membership AFTER INSERT OR UPDATE OF sprint_id, story_points ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_record_sprint_membership();
+
 CREATE TRIGGER trg_tasks_status_change BEFORE INSERT OR UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_apply_status_change();
+
+CREATE TRIGGER trg_tasks_status_event_time BEFORE UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_take_event_time();
 
 CREATE TRIGGER trg_tasks_updated_at BEFORE UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
@@ -915,6 +1184,12 @@ ALTER TABLE ONLY public.sprint_analyses
 
 ALTER TABLE ONLY public.sprint_analyses
     ADD CONSTRAINT fk_sprint_analyses_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.sprint_membership_events
+    ADD CONSTRAINT fk_sprint_membership_events_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.sprint_membership_events
+    ADD CONSTRAINT fk_sprint_membership_events_task FOREIGN KEY (project_id, task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.sprint_queue_items
     ADD CONSTRAINT fk_sprint_queue_items_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE RESTRICT;

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 import pytest
 from starlette.testclient import TestClient
 
@@ -196,9 +195,10 @@ def test_saved_reports(client: TestClient) -> None:
 
 
 @pytest.fixture
-def crafted_sprint(client: TestClient, db_url: str) -> int:
-    """Sprint S3 (2026-11-02 .. 11-06) of workstream W (project alpha), after closed
-    sprints S1 and S2 whose last snapshots completed 20 and 30 points."""
+def legacy_sprint(client: TestClient) -> int:
+    """Sprint S3 (2026-11-02 .. 11-06) of workstream W (project alpha), known only
+    through metric snapshots, after closed sprints S1 and S2 whose last snapshots
+    completed 20 and 30 points."""
     _post(client, "/projects", {"key": "alpha", "name": "Alpha"})
     workstream = _post(client, "/workstreams", {"project": "alpha", "name": "W"})["id"]
     ids = {}
@@ -241,58 +241,22 @@ def crafted_sprint(client: TestClient, db_url: str) -> int:
                 "story_points_completed": done,
             },
         )
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        project_id = conn.execute("SELECT id FROM projects WHERE key = 'alpha'").fetchone()[0]  # type: ignore[index]
-        for key, points, status, created, completed in [
-            ("T-1", 5, "completed", "2026-11-01T00:00Z", "2026-11-03T10:00Z"),
-            ("T-2", 3, "cancelled", "2026-11-01T00:00Z", None),
-            ("T-3", None, "in_progress", "2026-11-01T00:00Z", None),
-            ("T-4", 2, "completed", "2026-11-03T00:00Z", "2026-11-04T12:00Z"),
-        ]:
-            (task_id,) = conn.execute(
-                "INSERT INTO tasks (project_id, sprint_id, key, title, story_points, status, created_at,"
-                " completed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (project_id, ids["S3"], key, key, points, status, created, completed),
-            ).fetchone()  # type: ignore[misc]
-            if key == "T-2":  # cancelled inside the sprint window: scope removed
-                conn.execute(
-                    "INSERT INTO task_history (project_id, task_id, from_status, to_status, actor,"
-                    " changed_at) VALUES (%s, %s, 'pending', 'cancelled', 'dev', '2026-11-03T09:00Z')",
-                    (project_id, task_id),
-                )
-            started = {"T-1": "2026-11-02T10:00Z", "T-4": "2026-11-04T00:00Z"}.get(key)
-            if started:
-                conn.execute(
-                    "INSERT INTO task_history (project_id, task_id, from_status, to_status, actor,"
-                    " changed_at) VALUES (%s, %s, 'pending', 'in_progress', 'dev', %s)",
-                    (project_id, task_id, started),
-                )
     return ids["S3"]
 
 
-def test_the_sprint_report_to_the_decimal(client: TestClient, crafted_sprint: int) -> None:
-    response = client.get(f"/sprints/{crafted_sprint}/report")
+def test_a_legacy_sprint_report_from_its_snapshots(client: TestClient, legacy_sprint: int) -> None:
+    response = client.get(f"/sprints/{legacy_sprint}/report")
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["sprint"]["name"] == "S3"
     commitment, completed = report["commitment"], report["completed"]
-    assert (commitment["points"], commitment["issues"], commitment["unestimated_issues"]) == (8, 3, 1)
-    assert (completed["points"], completed["issues"], completed["unestimated_issues"]) == (7, 2, 0)
-    scope = report["scope_change"]
-    assert (scope["added_points"], scope["removed_points"], scope["net_points"]) == (2, 3, -1)
-    assert scope["share_of_commitment_percent"] == -12.5
-    assert report["completion"] == {
-        "of_commitment_percent": 87.5,
-        "of_final_scope_percent": 100,
-        "final_scope_points": 7,
-    }
-    carry = report["carry_over"]
-    assert (carry["points"], carry["issues"]) == (0, 1)
-    assert carry["tasks"] == [
-        {"project": "alpha", "key": "T-3", "status": "in_progress", "story_points": None}
-    ]
-    assert (report["cycle_time_hours"]["p50"], report["cycle_time_hours"]["p85"]) == (18, 22.2)
-    assert (report["lead_time_hours"]["p50"], report["lead_time_hours"]["p85"]) == (47, 54.7)
+    assert (commitment["points"], commitment["issues"], commitment["source"]) == (8, 0, "metric snapshots")
+    assert (completed["points"], completed["issues"], completed["source"]) == (7, 0, "metric snapshots")
+    assert report["completion"]["of_commitment_percent"] == 87.5
+    assert report["completion"]["of_final_scope_percent"] == 100
+    assert report["completion"]["final_scope_points"] == 7
+    assert (report["carry_over"]["points"], report["carry_over"]["tasks"]) == (0, [])
+    assert report["burndown_source"] == "metric snapshots"
     assert [
         (
             d["day"],
@@ -311,13 +275,16 @@ def test_the_sprint_report_to_the_decimal(client: TestClient, crafted_sprint: in
     ]
     (velocity,) = report["velocity"]["workstreams"]
     assert (velocity["mean_points"], velocity["stddev_points"], velocity["sprints_counted"]) == (25, 7.07, 2)
-    assert [s["name"] for s in velocity["sprints"]] == ["S2", "S1"]
+    assert [(s["name"], s["source"]) for s in velocity["sprints"]] == [
+        ("S2", "metric snapshots"),
+        ("S1", "metric snapshots"),
+    ]
     assert report["previous_sprint"]["name"] == "S2"
     assert (
         report["previous_sprint"]["completed_points"],
         report["previous_sprint"]["this_sprint_completed_points"],
     ) == (30, 7)
-    one = client.get(f"/sprints/{crafted_sprint}/report", params={"velocity_sprints": 1}).json()
+    one = client.get(f"/sprints/{legacy_sprint}/report", params={"velocity_sprints": 1}).json()
     assert one["velocity"]["workstreams"][0]["mean_points"] == 30
     assert client.get("/sprints/999999/report").status_code == 404
-    assert client.get(f"/sprints/{crafted_sprint}/report", params={"velocity_sprints": 0}).status_code == 422
+    assert client.get(f"/sprints/{legacy_sprint}/report", params={"velocity_sprints": 0}).status_code == 422

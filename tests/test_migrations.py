@@ -29,6 +29,7 @@ WORKTRACK_TABLES = {
     "tasks",
     "task_status_transitions",
     "task_history",
+    "sprint_membership_events",
     "task_dependencies",
     "task_links",
     "sprints",

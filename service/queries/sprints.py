@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -14,6 +15,7 @@ Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("sprints")
 _INSERT, _GET, _EXISTS, _LIST = _Q["sprint_insert"], _Q["sprint_get"], _Q["sprint_exists"], _Q["sprint_list"]
 _UPDATE, _DELETE = _Q["sprint_update"], _Q["sprint_delete"]
+_START, _CLOSE = _Q["sprint_start"], _Q["sprint_close"]
 _ANALYSIS_INSERT, _ANALYSIS_LIST = _Q["analysis_insert"], _Q["analysis_list"]
 _REPORT = queries.load("report")["sprint_report"]
 
@@ -49,6 +51,16 @@ async def page(
 
 async def update(conn: Conn, *, id: int, patch: dict[str, Any]) -> str | None:
     return await fetch_text(conn, _UPDATE, id=id, patch=Jsonb(patch))
+
+
+async def start(conn: Conn, *, id: int, activated_at: datetime | None, end_date: date | None) -> str | None:
+    """The started sprint, or None when there is no such sprint."""
+    return await fetch_text(conn, _START, id=id, activated_at=activated_at, end_date=end_date)
+
+
+async def close(conn: Conn, *, id: int, move_to: int | None, completed_at: datetime | None) -> str | None:
+    """The closed sprint (its open work moved), or None when there is no such sprint."""
+    return await fetch_text(conn, _CLOSE, id=id, move_to=move_to, completed_at=completed_at)
 
 
 async def delete(conn: Conn, *, id: int) -> bool:

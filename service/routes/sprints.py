@@ -13,10 +13,12 @@ from service.errors import NotFound, Unprocessable
 from service.models import (
     AnalysisCreate,
     AnalysisListQuery,
+    SprintClose,
     SprintCreate,
     SprintListQuery,
     SprintPatch,
     SprintReportQuery,
+    SprintStart,
     UserCreate,
     UserListQuery,
     UserPatch,
@@ -121,10 +123,53 @@ async def get_sprint(request: Request) -> Response:
     return JSONText(doc)
 
 
+_STATE_ROUTES = "a sprint's state changes only through POST /sprints/{id}/start and POST /sprints/{id}/close"
+
+
 async def patch_sprint(request: Request) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    patch = (await read_body(request, SprintPatch)).model_dump(mode="json", exclude_unset=True)
+    try:
+        body = await read_body(request, SprintPatch)
+    except Unprocessable as exc:
+        if any(error.get("field") == "body.state" for error in exc.errors or []):
+            raise Unprocessable(
+                _STATE_ROUTES, errors=[{"field": "body.state", "message": _STATE_ROUTES}]
+            ) from None
+        raise
+    patch = body.model_dump(mode="json", exclude_unset=True)
     doc = await db.run(pool(request), lambda conn: sprints.update(conn, id=sprint_id, patch=patch))
+    if doc is None:
+        raise sprint_not_found(sprint_id)
+    return JSONText(doc)
+
+
+async def start_sprint(request: Request) -> Response:
+    sprint_id = request.path_params["sprint_id"]
+    body = (
+        await read_body(request, SprintStart)
+        if await request.body()
+        else SprintStart(activated_at=None, end_date=None)
+    )
+    doc = await db.run(
+        pool(request),
+        lambda conn: sprints.start(
+            conn, id=sprint_id, activated_at=body.activated_at, end_date=body.end_date
+        ),
+    )
+    if doc is None:
+        raise sprint_not_found(sprint_id)
+    return JSONText(doc)
+
+
+async def close_sprint(request: Request) -> Response:
+    sprint_id = request.path_params["sprint_id"]
+    body = await read_body(request, SprintClose)
+    doc = await db.run(
+        pool(request),
+        lambda conn: sprints.close(
+            conn, id=sprint_id, move_to=body.move_open_tasks_to, completed_at=body.completed_at
+        ),
+    )
     if doc is None:
         raise sprint_not_found(sprint_id)
     return JSONText(doc)
@@ -239,9 +284,37 @@ ENDPOINTS = [
         "PATCH",
         "/sprints/{sprint_id:id}",
         patch_sprint,
-        "Change a sprint",
+        "Change a sprint (not its state: start and close do that)",
         body=SprintPatch,
-        responses={200: ("the sprint", "row"), 404: _NO_SPRINT},
+        responses={
+            200: ("the sprint", "row"),
+            404: _NO_SPRINT,
+            409: ("the sprint is closed: its dates and time zone are final", None),
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/sprints/{sprint_id:id}/start",
+        start_sprint,
+        "Start a future sprint (activated_at: now, or the real start for imports)",
+        body=SprintStart,
+        responses={
+            200: ("the active sprint", "row"),
+            404: _NO_SPRINT,
+            409: ("the sprint is not future", None),
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/sprints/{sprint_id:id}/close",
+        close_sprint,
+        "Close an active sprint, moving every task not completed to another sprint or the backlog",
+        body=SprintClose,
+        responses={
+            200: ("the closed sprint", "row"),
+            404: ("no such sprint, or no sprint to move the open work to", None),
+            409: ("the sprint is not active, or the target sprint is closed", None),
+        },
     ),
     Endpoint(
         "DELETE",

@@ -1,132 +1,391 @@
 -- name: sprint_report :one
--- The computed report of a sprint, each figure beside its inputs and definition.
--- From the sprint's tasks and their history: commitment, completed, scope change,
--- completion, carry-over, cycle and lead time. From the metric snapshots:
--- burndown, velocity over the last N closed sprints of each workstream, and the
--- comparison with the previous sprint. Unestimated tasks count 0 points and are
+-- The computed report of a sprint, every figure beside its definition and its
+-- source. Figures come from the sprint membership history and the task status
+-- history as of the sprint's start instant (activated_at, else the start date's
+-- midnight in its time zone) and its close instant (completed_at, else the end
+-- of its end date; now() while active), so a closed sprint's report never
+-- changes. Sprints without membership history (legacy sprints known only
+-- through metric snapshots) get their figures from the snapshots. Velocity
+-- applies the same definitions to the last N closed sprints of each workstream
+-- that closed before this one started. Unestimated tasks count 0 points and are
 -- counted apart. No row when the sprint does not exist.
-WITH sprint AS (
-    SELECT s.*, s.start_date::timestamptz AS starts, (s.end_date + 1)::timestamptz AS ends
-      FROM sprints s
-     WHERE s.id = %(sprint_id)s
-), sprint_tasks AS (
-    SELECT t.project_id, t.id, t.key, t.status, t.story_points, t.created_at, t.completed_at,
-           p.key AS project,
-           -- removed from scope: cancelled inside the sprint window
-           EXISTS (SELECT 1 FROM task_history h
-                    WHERE h.project_id = t.project_id AND h.task_id = t.id AND h.to_status = 'cancelled'
-                      AND h.changed_at >= s.starts AND h.changed_at < s.ends) AS cancelled_in_window,
-           -- carried over: neither completed inside the window nor cancelled
-           t.status <> 'cancelled'
-             AND NOT coalesce(t.completed_at >= s.starts AND t.completed_at < s.ends, false) AS carried_over
-      FROM tasks t JOIN projects p ON p.id = t.project_id CROSS JOIN sprint s
-     WHERE t.sprint_id = %(sprint_id)s
-), task_figures AS (
-    SELECT
-        coalesce(sum(t.story_points) FILTER (WHERE t.created_at < s.starts), 0) AS committed_points,
-        count(*) FILTER (WHERE t.created_at < s.starts) AS committed_issues,
-        count(*) FILTER (WHERE t.created_at < s.starts AND t.story_points IS NULL) AS committed_unestimated,
-        coalesce(sum(t.story_points) FILTER (WHERE t.completed_at >= s.starts AND t.completed_at < s.ends), 0)
-            AS completed_points,
-        count(*) FILTER (WHERE t.completed_at >= s.starts AND t.completed_at < s.ends) AS completed_issues,
-        count(*) FILTER (WHERE t.completed_at >= s.starts AND t.completed_at < s.ends
-                           AND t.story_points IS NULL) AS completed_unestimated,
-        coalesce(sum(t.story_points) FILTER (WHERE t.created_at >= s.starts), 0) AS added_points,
-        count(*) FILTER (WHERE t.created_at >= s.starts) AS added_issues,
-        coalesce(sum(t.story_points) FILTER (WHERE t.cancelled_in_window), 0) AS removed_points,
-        count(*) FILTER (WHERE t.cancelled_in_window) AS removed_issues,
-        coalesce(sum(t.story_points) FILTER (WHERE t.status <> 'cancelled'), 0) AS final_scope_points,
-        coalesce(sum(t.story_points) FILTER (WHERE t.carried_over), 0) AS carry_over_points,
-        count(*) FILTER (WHERE t.carried_over) AS carry_over_issues
-      FROM sprint s LEFT JOIN sprint_tasks t ON true
-), flow AS (  -- hours from first start (cycle) and from creation (lead) to completion
-    SELECT extract(epoch FROM t.completed_at - started.at) / 3600 AS cycle_hours,
-           extract(epoch FROM t.completed_at - t.created_at) / 3600 AS lead_hours
-      FROM sprint s
-      JOIN sprint_tasks t ON t.completed_at >= s.starts AND t.completed_at < s.ends
-      LEFT JOIN LATERAL (
-            SELECT min(h.changed_at) AS at FROM task_history h
-             WHERE h.project_id = t.project_id AND h.task_id = t.id AND h.to_status = 'in_progress') started
-        ON true
-), workstreams AS (
-    SELECT a.workstream_id, w.name, p.key AS project, a.association_type
+WITH workstreams AS (
+    SELECT a.workstream_id, w.name, w.project_id, p.key AS project, a.association_type
       FROM project_sprint_associations a
       JOIN project_workstreams w ON w.id = a.workstream_id
       JOIN projects p ON p.id = w.project_id
      WHERE a.sprint_id = %(sprint_id)s AND a.is_active
-), days AS (
-    SELECT d::date AS day, row_number() OVER (ORDER BY d) - 1 AS i, count(*) OVER () AS n
-      FROM sprint s, generate_series(s.start_date, least(s.end_date, s.start_date + 366), interval '1 day') d
-), burndown AS (  -- per day: the latest snapshot of each workstream up to that day's end
-    SELECT d.day, d.i, d.n,
-           sum(m.story_points_total) AS scope_points,
-           sum(m.story_points_completed) AS completed_points
-      FROM days d
-      LEFT JOIN LATERAL (
-            SELECT DISTINCT ON (ms.workstream_id) ms.story_points_total, ms.story_points_completed
-              FROM project_sprint_metrics ms
-             WHERE ms.sprint_id = %(sprint_id)s AND ms.snapshot_at < (d.day + 1)::timestamptz
-               AND d.day <= current_date  -- days still ahead have no actuals, only the ideal line
-             ORDER BY ms.workstream_id, ms.snapshot_at DESC) m ON true
-     GROUP BY d.day, d.i, d.n
+), spans AS (  -- this sprint and the closed sprints of its workstreams, with their instants
+    SELECT s.id, s.name, s.state, s.start_date, s.end_date, s.goal, s.activated_at, s.completed_at,
+           z.tz, a.starts,
+           CASE s.state
+                WHEN 'closed' THEN coalesce(s.completed_at, (s.end_date + 1)::timestamp AT TIME ZONE z.tz, a.starts)
+                WHEN 'active' THEN greatest(now(), a.starts) END AS closes
+      FROM sprints s
+     CROSS JOIN LATERAL (SELECT sprint_timezone(s.id, s.timezone) AS tz) z
+     CROSS JOIN LATERAL (SELECT coalesce(s.activated_at, s.start_date::timestamp AT TIME ZONE z.tz) AS starts) a
+     WHERE s.id = %(sprint_id)s
+        OR s.state = 'closed' AND s.id IN (SELECT pa.sprint_id FROM project_sprint_associations pa
+                                            WHERE pa.workstream_id IN (SELECT workstream_id FROM workstreams))
+), sprint AS (
+    SELECT sp.*, (sp.starts AT TIME ZONE sp.tz)::date AS first_day,
+           ((sp.closes - interval '1 microsecond') AT TIME ZONE sp.tz)::date AS close_day
+      FROM spans sp WHERE sp.id = %(sprint_id)s
 ), final_snapshots AS (  -- each sprint's last snapshot of each workstream
     SELECT DISTINCT ON (m.sprint_id, m.workstream_id)
-           m.sprint_id, m.workstream_id, m.story_points_completed, m.story_points_total
+           m.sprint_id, m.workstream_id, m.story_points_completed, m.story_points_total, m.issues_total,
+           m.issues_completed, m.scope_added_points, m.scope_removed_points
       FROM project_sprint_metrics m
      WHERE m.workstream_id IN (SELECT workstream_id FROM workstreams)
      ORDER BY m.sprint_id, m.workstream_id, m.snapshot_at DESC
-), history AS (  -- the last N closed sprints of each workstream before this one
-    SELECT w.workstream_id, prior.id AS sprint_id, prior.name, prior.end_date, f.story_points_completed,
-           row_number() OVER (PARTITION BY w.workstream_id ORDER BY prior.end_date DESC, prior.id DESC) AS k
+), history AS (  -- per workstream, its closed sprints with figures, latest first
+    SELECT w.workstream_id, w.project_id, p.id AS sprint_id, p.name, p.starts, p.closes, x.has_history,
+           row_number() OVER (PARTITION BY w.workstream_id ORDER BY p.closes DESC, p.id DESC) AS k
       FROM workstreams w
       JOIN project_sprint_associations pa ON pa.workstream_id = w.workstream_id
-      JOIN sprints prior ON prior.id = pa.sprint_id
-      JOIN final_snapshots f ON f.sprint_id = prior.id AND f.workstream_id = w.workstream_id
-      CROSS JOIN sprint s
-     WHERE prior.state = 'closed' AND prior.id <> s.id AND prior.end_date < coalesce(s.start_date, current_date)
+      JOIN spans p ON p.id = pa.sprint_id AND p.state = 'closed' AND p.id <> %(sprint_id)s
+     CROSS JOIN sprint s
+     CROSS JOIN LATERAL (
+            SELECT coalesce((SELECT min(e.happened_at) FROM sprint_membership_events e
+                              WHERE e.sprint_id = p.id) <= p.closes, false) AS has_history) x
+     WHERE p.closes <= coalesce(s.starts, now())
+       AND (x.has_history OR EXISTS (SELECT 1 FROM final_snapshots f
+                                      WHERE f.sprint_id = p.id AND f.workstream_id = w.workstream_id))
+), in_view AS (  -- the sprint whose tasks are looked at in full
+    SELECT id, starts, closes FROM sprint
+), member_events AS (  -- per sprint and task: the events that fix its membership at the start and at the close
+    SELECT v.id AS sprint_id, v.starts, v.closes, e.project_id, e.task_id,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE e.happened_at <= v.starts))[1]
+               AS last_by_start,
+           -- the close's own moves happen at the close: "at the close" is just before them
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE NOT e.is_close_move))[1]
+               AS last_by_close,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC)
+                FILTER (WHERE e.change = 'joined' AND e.happened_at > v.starts))[1] AS last_join_after_start,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC)
+                FILTER (WHERE e.change = 'left' AND NOT e.is_close_move))[1] AS last_removal,
+           max(e.happened_at) FILTER (WHERE e.change = 'joined') AS last_joined_at,
+           bool_or(e.is_close_move) AS moved_at_close,
+           max(e.moved_to_sprint_id) FILTER (WHERE e.is_close_move) AS moved_to
+      FROM in_view v
+      JOIN sprint_membership_events e ON e.sprint_id = v.id AND e.happened_at <= v.closes
+     GROUP BY v.id, v.starts, v.closes, e.project_id, e.task_id
+), members AS (
+    SELECT m.sprint_id, m.starts, m.closes, m.project_id, m.task_id,
+           (m.last_by_start).change AS change_at_start, (m.last_by_start).points_after AS points_at_start,
+           (m.last_by_close).change AS change_at_close, (m.last_by_close).points_after AS points_at_close,
+           m.last_joined_at,
+           (m.last_join_after_start).happened_at AS joined_at,
+           (m.last_join_after_start).points_after AS points_when_joined,
+           (m.last_removal).happened_at AS left_at, (m.last_removal).points_before AS points_when_left,
+           m.moved_at_close, m.moved_to
+      FROM member_events m
+), as_of AS (  -- each task's status as of the start and the close, from its status history
+    SELECT m.*, t.key, t.created_at, pr.key AS project,
+           coalesce(h.status_at_start, h.status_before_start) AS status_at_start,
+           coalesce(h.status_at_close, h.status_before_close) AS status_at_close,
+           h.completed_at, h.cancelled_at, h.started_at
+      FROM members m
+      JOIN projects pr ON pr.id = m.project_id
+     CROSS JOIN LATERAL (  -- one probe of tasks_pkey per member (LIMIT keeps it a probe)
+            SELECT t.key, t.created_at FROM tasks t
+             WHERE t.project_id = m.project_id AND t.id = m.task_id LIMIT 1) t
+     CROSS JOIN LATERAL (
+            -- the status a task had at an instant: what its last change before it made it,
+            -- else what its first change after it started from (for the creation row of a
+            -- task created earlier, by import or before history was kept: what it was created as)
+            SELECT (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
+                        FILTER (WHERE h.changed_at <= m.starts))[1] AS status_at_start,
+                   (array_agg(coalesce(h.from_status, CASE WHEN t.created_at <= m.starts THEN h.to_status END)
+                              ORDER BY h.changed_at, h.id)
+                        FILTER (WHERE h.changed_at > m.starts))[1] AS status_before_start,
+                   (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
+                        FILTER (WHERE h.changed_at <= m.closes))[1] AS status_at_close,
+                   (array_agg(coalesce(h.from_status, CASE WHEN t.created_at <= m.closes THEN h.to_status END)
+                              ORDER BY h.changed_at, h.id)
+                        FILTER (WHERE h.changed_at > m.closes))[1] AS status_before_close,
+                   max(h.changed_at) FILTER (WHERE h.to_status = 'completed' AND h.changed_at <= m.closes)
+                       AS completed_at,
+                   max(h.changed_at) FILTER (WHERE h.to_status = 'cancelled' AND h.changed_at <= m.closes)
+                       AS cancelled_at,
+                   min(h.changed_at) FILTER (WHERE h.to_status = 'in_progress' AND h.changed_at <= m.closes)
+                       AS started_at
+              FROM task_history h
+             WHERE h.project_id = m.project_id AND h.task_id = m.task_id) h
+), classified AS (
+    SELECT a.*,
+           coalesce(a.change_at_start <> 'left' AND a.status_at_start NOT IN ('completed', 'cancelled'), false)
+               AS committed,
+           coalesce(a.change_at_close <> 'left', false) AS in_at_close,
+           coalesce(a.change_at_close <> 'left' AND a.status_at_close = 'completed'
+                    AND a.completed_at >= greatest(a.starts, a.last_joined_at), false) AS completed_in
+      FROM as_of a
+), figures AS (
+    SELECT c.*,
+           c.in_at_close AND c.status_at_close = 'completed' AND NOT c.completed_in AS completed_outside,
+           added.is_added,
+           (c.committed OR added.is_added)
+               AND (NOT c.in_at_close OR c.status_at_close IS NOT DISTINCT FROM 'cancelled') AS removed,
+           c.in_at_close AND c.status_at_close NOT IN ('completed', 'cancelled') AS carried_over
+      FROM classified c
+     CROSS JOIN LATERAL (
+            SELECT NOT c.committed AND c.joined_at IS NOT NULL AND c.in_at_close
+                   AND NOT (c.status_at_close = 'completed' AND NOT c.completed_in)
+                   AND NOT coalesce(c.status_at_close = 'cancelled' AND c.cancelled_at <= c.joined_at, false)
+                   AS is_added) added
+), scoped AS (  -- points a task brought into scope, took out of it, and its net re-estimate
+    SELECT f.*,
+           CASE WHEN f.committed THEN f.points_at_start WHEN f.is_added THEN f.points_when_joined END
+               AS initial_points,
+           CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
+                WHEN f.removed THEN f.points_at_close END AS removed_points,
+           CASE WHEN f.removed AND NOT f.in_at_close THEN f.left_at WHEN f.removed THEN f.cancelled_at END
+               AS removed_at,
+           CASE WHEN f.committed OR f.is_added
+                THEN coalesce(CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
+                                   ELSE f.points_at_close END, 0)
+                     - coalesce(CASE WHEN f.committed THEN f.points_at_start ELSE f.points_when_joined END, 0)
+                ELSE 0 END AS reestimated_points
+      FROM figures f
+), this_tasks AS (
+    SELECT * FROM scoped
+), task_figures AS (
+    SELECT
+        count(*) > 0 AS from_history,
+        coalesce(sum(t.points_at_start) FILTER (WHERE t.committed), 0) AS committed_points,
+        count(*) FILTER (WHERE t.committed) AS committed_issues,
+        count(*) FILTER (WHERE t.committed AND t.points_at_start IS NULL) AS committed_unestimated,
+        coalesce(sum(t.points_at_close) FILTER (WHERE t.completed_in), 0) AS completed_points,
+        count(*) FILTER (WHERE t.completed_in) AS completed_issues,
+        count(*) FILTER (WHERE t.completed_in AND t.points_at_close IS NULL) AS completed_unestimated,
+        coalesce(sum(t.points_at_close) FILTER (WHERE t.completed_outside), 0) AS outside_points,
+        count(*) FILTER (WHERE t.completed_outside) AS outside_issues,
+        coalesce(sum(t.points_when_joined) FILTER (WHERE t.is_added), 0) AS added_points,
+        count(*) FILTER (WHERE t.is_added) AS added_issues,
+        coalesce(sum(t.removed_points) FILTER (WHERE t.removed), 0) AS removed_points,
+        count(*) FILTER (WHERE t.removed) AS removed_issues,
+        coalesce(sum(t.reestimated_points), 0) AS reestimated_points,
+        coalesce(sum(t.points_at_close) FILTER (WHERE t.carried_over), 0) AS carry_over_points,
+        count(*) FILTER (WHERE t.carried_over) AS carry_over_issues
+      FROM this_tasks t
+), snapshot_figures AS (  -- for a sprint without membership history: its first and last snapshots
+    SELECT coalesce(sum(first.story_points_total), 0) AS committed_points,
+           coalesce(sum(first.issues_total), 0) AS committed_issues,
+           coalesce(sum(f.story_points_completed), 0) AS completed_points,
+           coalesce(sum(f.issues_completed), 0) AS completed_issues,
+           coalesce(sum(f.scope_added_points), 0) AS added_points,
+           coalesce(sum(f.scope_removed_points), 0) AS removed_points,
+           coalesce(sum(f.story_points_total), 0) AS final_scope_points,
+           coalesce(sum(f.story_points_total - f.story_points_completed), 0) AS carry_over_points,
+           coalesce(sum(f.issues_total - f.issues_completed), 0) AS carry_over_issues
+      FROM final_snapshots f
+     CROSS JOIN LATERAL (
+            SELECT m.story_points_total, m.issues_total FROM project_sprint_metrics m
+             WHERE m.sprint_id = f.sprint_id AND m.workstream_id = f.workstream_id
+             ORDER BY m.snapshot_at LIMIT 1) first
+     WHERE f.sprint_id = %(sprint_id)s
+), report_figures AS (  -- the figures shown, from whichever source this sprint has
+    SELECT tf.from_history,
+           CASE WHEN tf.from_history THEN 'membership history' ELSE 'metric snapshots' END AS source,
+           CASE WHEN tf.from_history THEN tf.committed_points ELSE sf.committed_points END AS committed_points,
+           CASE WHEN tf.from_history THEN tf.committed_issues ELSE sf.committed_issues END AS committed_issues,
+           CASE WHEN tf.from_history THEN tf.completed_points ELSE sf.completed_points END AS completed_points,
+           CASE WHEN tf.from_history THEN tf.completed_issues ELSE sf.completed_issues END AS completed_issues,
+           CASE WHEN tf.from_history THEN tf.added_points ELSE sf.added_points END AS added_points,
+           CASE WHEN tf.from_history THEN tf.removed_points ELSE sf.removed_points END AS removed_points,
+           CASE WHEN tf.from_history THEN tf.reestimated_points ELSE 0 END AS reestimated_points,
+           CASE WHEN tf.from_history
+                THEN tf.committed_points + tf.added_points - tf.removed_points + tf.reestimated_points
+                ELSE sf.final_scope_points END AS final_scope_points,
+           CASE WHEN tf.from_history THEN tf.carry_over_points ELSE sf.carry_over_points END AS carry_over_points,
+           CASE WHEN tf.from_history THEN tf.carry_over_issues ELSE sf.carry_over_issues END AS carry_over_issues,
+           tf.committed_unestimated, tf.completed_unestimated, tf.outside_points, tf.outside_issues,
+           tf.added_issues, tf.removed_issues
+      FROM task_figures tf CROSS JOIN snapshot_figures sf
+), flow AS (  -- hours from first start (cycle) and from creation (lead) to completion
+    SELECT extract(epoch FROM t.completed_at - t.started_at) / 3600 AS cycle_hours,
+           extract(epoch FROM t.completed_at - t.created_at) / 3600 AS lead_hours
+      FROM this_tasks t WHERE t.completed_in
+), day_span AS (
+    SELECT s.first_day,
+           least(CASE WHEN s.state = 'closed' THEN greatest(coalesce(s.end_date, s.close_day), s.close_day)
+                      ELSE least(coalesce(s.end_date, s.close_day), s.close_day) END,
+                 s.first_day + CASE WHEN s.end_date IS NULL THEN 89 ELSE 366 END) AS last_day,
+           coalesce(s.end_date, s.close_day) AS planned_last_day
+      FROM sprint s
+     WHERE s.closes IS NOT NULL
+), days AS (
+    SELECT d::date AS day, row_number() OVER (ORDER BY d) - 1 AS i,
+           greatest(ds.planned_last_day - ds.first_day, 1) AS planned_days
+      FROM day_span ds, generate_series(ds.first_day, ds.last_day, interval '1 day') d
+), changes AS (  -- what moved scope or completion, and when (this sprint's membership history)
+    SELECT t.project, t.key, c.change, c.at, c.scope_delta, c.completed_delta, c.points
+      FROM this_tasks t
+     CROSS JOIN LATERAL (VALUES
+            ('committed', t.starts, CASE WHEN t.committed THEN coalesce(t.points_at_start, 0) END, 0::numeric,
+             t.points_at_start),
+            ('joined', t.joined_at, CASE WHEN t.is_added THEN coalesce(t.points_when_joined, 0) END, 0,
+             t.points_when_joined),
+            (CASE WHEN t.in_at_close THEN 'cancelled' ELSE 'left' END, t.removed_at,
+             CASE WHEN t.removed THEN -coalesce(t.removed_points, 0) END, 0, t.removed_points),
+            ('completed', t.completed_at, CASE WHEN t.completed_in THEN 0 END,
+             coalesce(t.points_at_close, 0), t.points_at_close)) c (change, at, scope_delta, completed_delta,
+                                                                     points)
+     WHERE c.scope_delta IS NOT NULL
+    UNION ALL
+    SELECT t.project, t.key, 'reestimated', e.happened_at,
+           coalesce(e.points_after, 0) - coalesce(e.points_before, 0), 0, e.points_after
+      FROM sprint_membership_events e
+      JOIN this_tasks t ON t.project_id = e.project_id AND t.task_id = e.task_id
+     WHERE e.sprint_id = %(sprint_id)s AND e.happened_at <= (SELECT closes FROM sprint)
+       AND e.change = 'reestimated' AND (t.committed OR t.is_added)
+       AND e.happened_at > coalesce(t.joined_at, t.starts)
+), dated_changes AS (
+    SELECT ch.*, least(greatest((ch.at AT TIME ZONE s.tz)::date, ds.first_day), ds.last_day) AS day
+      FROM changes ch CROSS JOIN sprint s CROSS JOIN day_span ds
+), correction AS (  -- re-estimates made while outside the sprint, counted on the last day (normally 0)
+    SELECT (SELECT reestimated_points FROM task_figures)
+           - coalesce(sum(scope_delta) FILTER (WHERE change = 'reestimated'), 0) AS points
+      FROM dated_changes
+), day_changes AS (  -- each day's changes, summed and listed once
+    SELECT ch.day, sum(ch.scope_delta) AS scope_delta, sum(ch.completed_delta) AS completed_delta,
+           json_agg(json_build_object('change', ch.change, 'project', ch.project, 'key', ch.key,
+                                      'points', ch.points, 'at', ch.at)
+                    ORDER BY ch.at, ch.project, ch.key, ch.change) FILTER (WHERE ch.change <> 'committed') AS events
+      FROM dated_changes ch
+     GROUP BY ch.day
+), history_burndown AS (  -- running sums up to the end of each day
+    SELECT d.day, d.i, d.planned_days,
+           sum(coalesce(c.scope_delta, 0)) OVER (ORDER BY d.day)
+               + CASE WHEN d.day = (SELECT last_day FROM day_span) THEN (SELECT points FROM correction) ELSE 0 END
+               AS scope_points,
+           sum(coalesce(c.completed_delta, 0)) OVER (ORDER BY d.day) AS completed_points,
+           coalesce(c.events, '[]'::json) AS events
+      FROM days d LEFT JOIN day_changes c ON c.day = d.day
+), snapshot_burndown AS (  -- per day: the latest snapshot of each workstream up to that day's end
+    SELECT d.day, d.i, d.planned_days,
+           sum(m.story_points_total) AS scope_points,
+           sum(m.story_points_completed) AS completed_points,
+           '[]'::json AS events
+      FROM days d CROSS JOIN sprint s
+      LEFT JOIN LATERAL (
+            SELECT DISTINCT ON (ms.workstream_id) ms.story_points_total, ms.story_points_completed
+              FROM project_sprint_metrics ms
+             WHERE ms.sprint_id = %(sprint_id)s AND ms.snapshot_at < (d.day + 1)::timestamp AT TIME ZONE s.tz
+             ORDER BY ms.workstream_id, ms.snapshot_at DESC) m ON true
+     GROUP BY d.day, d.i, d.planned_days
+), burndown AS (
+    SELECT b.*, (SELECT committed_points FROM report_figures) AS ideal_from
+      FROM history_burndown b WHERE (SELECT from_history FROM report_figures)
+    UNION ALL
+    SELECT b.*, (SELECT scope_points FROM snapshot_burndown WHERE scope_points IS NOT NULL ORDER BY i LIMIT 1)
+      FROM snapshot_burndown b WHERE NOT (SELECT from_history FROM report_figures)
+), counted_sprints AS (  -- the closed sprints velocity counts that have membership history
+    SELECT DISTINCT sprint_id, starts, closes FROM history
+     WHERE k <= %(velocity_sprints)s AND has_history
+), closing_members AS (  -- their tasks in the sprint at its close (just before the close's moves)
+    SELECT * FROM (
+        SELECT v.sprint_id, v.starts, v.closes, e.project_id, e.task_id,
+               (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE NOT e.is_close_move))[1]
+                   AS last_by_close,
+               max(e.happened_at) FILTER (WHERE e.change = 'joined') AS last_joined_at
+          FROM counted_sprints v
+          JOIN sprint_membership_events e ON e.sprint_id = v.sprint_id AND e.happened_at <= v.closes
+         GROUP BY v.sprint_id, v.starts, v.closes, e.project_id, e.task_id) m
+     WHERE (m.last_by_close).change <> 'left'
+), sprint_completed AS (  -- completed points per counted sprint and project: the definition above,
+                          -- read only as far as "completed" needs
+    SELECT m.sprint_id, m.project_id, sum(coalesce((m.last_by_close).points_after, 0)) AS points
+      FROM closing_members m
+     CROSS JOIN LATERAL (
+            SELECT (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
+                        FILTER (WHERE h.changed_at <= m.closes))[1] AS status_at_close,
+                   max(h.changed_at) FILTER (WHERE h.to_status = 'completed' AND h.changed_at <= m.closes)
+                       AS completed_at
+              FROM task_history h
+             WHERE h.project_id = m.project_id AND h.task_id = m.task_id) h
+     WHERE h.status_at_close = 'completed' AND h.completed_at >= greatest(m.starts, m.last_joined_at)
+     GROUP BY m.sprint_id, m.project_id
+), velocity_rows AS (
+    SELECT h.workstream_id, h.sprint_id, h.name, h.closes, h.k,
+           CASE WHEN h.has_history THEN coalesce(sc.points, 0) ELSE f.story_points_completed END
+               AS completed_points,
+           CASE WHEN h.has_history THEN 'membership history' ELSE 'metric snapshots' END AS source
+      FROM history h
+      LEFT JOIN sprint_completed sc ON sc.sprint_id = h.sprint_id AND sc.project_id = h.project_id
+      LEFT JOIN final_snapshots f ON f.sprint_id = h.sprint_id AND f.workstream_id = h.workstream_id
+     WHERE h.k <= %(velocity_sprints)s
 ), velocity AS (
     SELECT w.workstream_id, w.name, w.project,
-           json_agg(json_build_object('sprint_id', h.sprint_id, 'name', h.name,
-                                      'completed_points', h.story_points_completed)
-                    ORDER BY h.end_date DESC) FILTER (WHERE h.k <= %(velocity_sprints)s) AS sprints,
-           round(avg(h.story_points_completed) FILTER (WHERE h.k <= %(velocity_sprints)s), 2) AS mean,
-           round(stddev_samp(h.story_points_completed) FILTER (WHERE h.k <= %(velocity_sprints)s), 2) AS stddev,
-           count(h.sprint_id) FILTER (WHERE h.k <= %(velocity_sprints)s) AS n
-      FROM workstreams w LEFT JOIN history h ON h.workstream_id = w.workstream_id
+           json_agg(json_build_object('sprint_id', v.sprint_id, 'name', v.name,
+                                      'completed_points', v.completed_points, 'source', v.source)
+                    ORDER BY v.k) FILTER (WHERE v.sprint_id IS NOT NULL) AS sprints,
+           round(avg(v.completed_points), 2) AS mean,
+           round(stddev_samp(v.completed_points), 2) AS stddev,
+           count(v.sprint_id) AS n
+      FROM workstreams w LEFT JOIN velocity_rows v ON v.workstream_id = w.workstream_id
      GROUP BY w.workstream_id, w.name, w.project
 ), previous AS (  -- the primary workstream's closed sprint just before this one
-    SELECT h.sprint_id, h.name, h.story_points_completed
-      FROM history h JOIN workstreams w ON w.workstream_id = h.workstream_id AND w.association_type = 'primary'
-     WHERE h.k = 1
+    SELECT v.sprint_id, v.name, v.completed_points, w.project_id
+      FROM velocity_rows v JOIN workstreams w ON w.workstream_id = v.workstream_id AND w.association_type = 'primary'
+     WHERE v.k = 1
 )
 SELECT json_build_object(
-    'sprint', (SELECT json_build_object('id', id, 'name', name, 'state', state, 'start_date', start_date,
-                                        'end_date', end_date, 'goal', goal) FROM sprint),
+    'sprint', (SELECT json_build_object(
+        'id', id, 'name', name, 'state', state, 'start_date', start_date, 'end_date', end_date, 'goal', goal,
+        'timezone', tz, 'activated_at', activated_at, 'completed_at', completed_at,
+        'as_of', json_build_object('start', starts, 'close', closes,
+                                   'definition', 'figures are computed as of the start instant and the close'
+                                                 ' instant (now while the sprint is active)')) FROM sprint),
     'commitment', json_build_object(
         'points', f.committed_points, 'issues', f.committed_issues,
-        'unestimated_issues', f.committed_unestimated,
-        'definition', 'story points of the sprint''s tasks that existed when it started'),
+        'unestimated_issues', f.committed_unestimated, 'source', f.source,
+        'definition', 'tasks in the sprint at its start that were neither completed nor cancelled then;'
+                      ' points as estimated then'),
     'completed', json_build_object(
         'points', f.completed_points, 'issues', f.completed_issues,
-        'unestimated_issues', f.completed_unestimated,
-        'definition', 'story points of the sprint''s tasks completed inside the sprint window'),
+        'unestimated_issues', f.completed_unestimated, 'source', f.source,
+        'definition', 'tasks in the sprint at its close, completed while in it and inside the window, and still'
+                      ' completed at the close; points as estimated at the close'),
+    'completed_outside', json_build_object(
+        'points', f.outside_points, 'issues', f.outside_issues, 'source', f.source,
+        'tasks', coalesce((SELECT json_agg(json_build_object('project', t.project, 'key', t.key,
+                                                             'story_points', t.points_at_close,
+                                                             'completed_at', t.completed_at)
+                                           ORDER BY t.project, t.key)
+                             FROM this_tasks t WHERE t.completed_outside), '[]'::json),
+        'definition', 'tasks in the sprint at its close that were completed before they joined it or before its'
+                      ' start; counted in neither commitment nor completed'),
     'scope_change', json_build_object(
         'added_points', f.added_points, 'added_issues', f.added_issues,
         'removed_points', f.removed_points, 'removed_issues', f.removed_issues,
-        'net_points', f.added_points - f.removed_points,
+        'reestimated_points', f.reestimated_points,
+        'net_points', f.added_points - f.removed_points + f.reestimated_points,
         'share_of_commitment_percent',
-            round(100.0 * (f.added_points - f.removed_points) / nullif(f.committed_points, 0), 2),
-        'definition', 'added: tasks created after the start; removed: tasks cancelled inside the window'),
+            round(100.0 * (f.added_points - f.removed_points + f.reestimated_points)
+                  / nullif(f.committed_points, 0), 2),
+        'source', f.source,
+        'definition', 'added: tasks that joined after the start and were still in (or completed in) the sprint at'
+                      ' its close, points when they joined; removed: tasks that left before the close other than'
+                      ' by the close''s own move, or were cancelled after the start while in the sprint, points'
+                      ' when they went; re-estimated: the net change of points of tasks in scope after the start'),
     'completion', json_build_object(
         'of_commitment_percent', round(100.0 * f.completed_points / nullif(f.committed_points, 0), 2),
         'of_final_scope_percent', round(100.0 * f.completed_points / nullif(f.final_scope_points, 0), 2),
-        'final_scope_points', f.final_scope_points),
+        'final_scope_points', f.final_scope_points, 'source', f.source,
+        'definition', 'of_commitment_percent: completed / commitment; of_final_scope_percent: completed / final'
+                      ' scope, where final scope = commitment + added - removed + re-estimated'),
     'carry_over', json_build_object(
-        'points', f.carry_over_points, 'issues', f.carry_over_issues,
-        'tasks', coalesce((SELECT json_agg(json_build_object('project', t.project, 'key', t.key,
-                                                             'status', t.status, 'story_points', t.story_points)
+        'points', f.carry_over_points, 'issues', f.carry_over_issues, 'source', f.source,
+        'tasks', coalesce((SELECT json_agg(json_build_object(
+                                 'project', t.project, 'key', t.key, 'status', t.status_at_close,
+                                 'story_points', t.points_at_close,
+                                 'moved_to', CASE WHEN t.moved_at_close
+                                                  THEN coalesce(to_json(t.moved_to), '"backlog"'::json) END)
                                            ORDER BY t.project, t.key)
-                             FROM sprint_tasks t WHERE t.carried_over), '[]'::json)),
+                             FROM this_tasks t WHERE t.carried_over), '[]'::json),
+        'definition', 'tasks in the sprint at its close, neither completed nor cancelled then; moved_to: the sprint'
+                      ' the close moved each to, "backlog", or null while the sprint is open'),
     'cycle_time_hours', (SELECT json_build_object(
         'p50', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY cycle_hours))::numeric, 2),
         'p85', round((percentile_cont(0.85) WITHIN GROUP (ORDER BY cycle_hours))::numeric, 2),
@@ -141,24 +400,35 @@ SELECT json_build_object(
                     'day', b.day, 'scope_points', b.scope_points, 'completed_points', b.completed_points,
                     'remaining_points', b.scope_points - b.completed_points,
                     'ideal_remaining_points',
-                        round((SELECT scope_points FROM burndown WHERE scope_points IS NOT NULL
-                                ORDER BY i LIMIT 1)
-                              * (1 - b.i::numeric / greatest(b.n - 1, 1)), 2))
+                        round(b.ideal_from * greatest(1 - b.i::numeric / b.planned_days, 0), 2),
+                    'events', b.events)
                     ORDER BY b.day) FROM burndown b), '[]'::json),
+    'burndown_source', f.source,
+    'burndown_definition', 'one point per day in the sprint''s time zone from its start to its end date (to the'
+                           ' close if it closed late, to today at most while active, 90 days at most without an'
+                           ' end date): scope and completed points at the end of the day, remaining, the ideal'
+                           ' line from the commitment to 0 at the end date, and the day''s changes',
     'velocity', json_build_object(
         'last_closed_sprints', %(velocity_sprints)s,
+        'definition', 'per workstream (a project''s source): mean and sample standard deviation of the points'
+                      ' its project completed in its last N closed sprints that closed before this one started,'
+                      ' by the definition of completed above (metric snapshots for sprints without history)',
         'workstreams', coalesce((SELECT json_agg(json_build_object(
                     'workstream_id', v.workstream_id, 'workstream', v.name, 'project', v.project,
                     'mean_points', v.mean, 'stddev_points', v.stddev, 'sprints_counted', v.n,
                     'sprints', coalesce(v.sprints, '[]'::json)) ORDER BY v.workstream_id)
                     FROM velocity v), '[]'::json)),
     'previous_sprint', (SELECT json_build_object(
-        'sprint_id', pr.sprint_id, 'name', pr.name, 'completed_points', pr.story_points_completed,
-        'this_sprint_completed_points', (SELECT sum(fs.story_points_completed) FROM final_snapshots fs
-                                          JOIN workstreams w ON w.workstream_id = fs.workstream_id
-                                         WHERE fs.sprint_id = %(sprint_id)s AND w.association_type = 'primary'),
-        'definition', 'last snapshot of the primary workstream in its previous closed sprint')
+        'sprint_id', pr.sprint_id, 'name', pr.name, 'completed_points', pr.completed_points,
+        'this_sprint_completed_points',
+            CASE WHEN f.from_history
+                 THEN (SELECT coalesce(sum(coalesce(t.points_at_close, 0)) FILTER (WHERE t.completed_in), 0)
+                         FROM this_tasks t WHERE t.project_id = pr.project_id)
+                 ELSE (SELECT sum(fs.story_points_completed) FROM final_snapshots fs
+                         JOIN workstreams w ON w.workstream_id = fs.workstream_id
+                        WHERE fs.sprint_id = %(sprint_id)s AND w.association_type = 'primary') END,
+        'definition', 'completed points of the primary workstream''s project in its previous closed sprint')
         FROM previous pr)
 )::text
-  FROM task_figures f
+  FROM report_figures f
  WHERE EXISTS (SELECT 1 FROM sprint);

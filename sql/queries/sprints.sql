@@ -1,8 +1,11 @@
 -- name: sprint_insert :one
+-- A sprint created active or closed is a record of one run elsewhere (legacy data):
+-- its instants stay empty and its report reads its dates. New sprints are future
+-- and move on through sprint_start and sprint_close.
 INSERT INTO sprints AS s (jira_sprint_id, name, state, start_date, end_date, goal, jira_board_id,
-                          jira_project_key)
+                          jira_project_key, timezone)
 VALUES (%(jira_sprint_id)s, %(name)s, %(state)s, %(start_date)s, %(end_date)s, %(goal)s, %(jira_board_id)s,
-        %(jira_project_key)s)
+        %(jira_project_key)s, %(timezone)s)
 RETURNING row_to_json(s)::text;
 
 -- name: sprint_get :one
@@ -36,12 +39,27 @@ SELECT json_build_object(
   FROM numbered JOIN sprints s ON s.id = numbered.id;
 
 -- name: sprint_update :one
+-- Everything but the state, which only sprint_start and sprint_close change.
 UPDATE sprints s
-   SET (name, state, start_date, end_date, goal, jira_board_id, jira_project_key) =
-       (SELECT r.name, r.state, r.start_date, r.end_date, r.goal, r.jira_board_id, r.jira_project_key
+   SET (name, start_date, end_date, goal, jira_board_id, jira_project_key, timezone) =
+       (SELECT r.name, r.start_date, r.end_date, r.goal, r.jira_board_id, r.jira_project_key, r.timezone
           FROM jsonb_populate_record(s, %(patch)s::jsonb) r)
  WHERE s.id = %(id)s
 RETURNING row_to_json(s)::text;
+
+-- name: sprint_start :one
+-- future -> active (sprint_start in migrations/0030): no row when there is no such
+-- sprint; the database refuses a sprint that is not future.
+SELECT row_to_json(s)::text
+  FROM sprint_start(%(id)s, %(activated_at)s::timestamptz, %(end_date)s::date) s
+ WHERE s.id IS NOT NULL;
+
+-- name: sprint_close :one
+-- active -> closed, moving open work to move_to or the backlog, each move
+-- recorded (sprint_close in migrations/0030); no row when there is no such sprint.
+SELECT row_to_json(s)::text
+  FROM sprint_close(%(id)s, %(move_to)s::bigint, %(completed_at)s::timestamptz) s
+ WHERE s.id IS NOT NULL;
 
 -- name: sprint_delete :one
 -- Delete a sprint; its analyses, associations, metrics, capacities and reports

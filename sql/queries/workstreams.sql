@@ -1,9 +1,9 @@
 -- name: workstream_insert :one
 -- A workstream of a project named by key; no row when the project does not exist.
 INSERT INTO project_workstreams AS w (project_id, name, jira_board_id, jira_board_name, workstream_type,
-                                      category, is_active, metadata)
+                                      category, is_active, metadata, timezone)
 SELECT p.id, %(name)s, %(jira_board_id)s, %(jira_board_name)s, %(workstream_type)s, %(category)s,
-       %(is_active)s, %(metadata)s
+       %(is_active)s, %(metadata)s, %(timezone)s
   FROM projects p
  WHERE lower(p.key) = lower(%(project)s)
 RETURNING row_to_json(w)::text;
@@ -34,9 +34,9 @@ SELECT json_build_object(
 
 -- name: workstream_update :one
 UPDATE project_workstreams w
-   SET (name, jira_board_id, jira_board_name, workstream_type, category, is_active, metadata) =
+   SET (name, jira_board_id, jira_board_name, workstream_type, category, is_active, metadata, timezone) =
        (SELECT r.name, r.jira_board_id, r.jira_board_name, r.workstream_type, r.category, r.is_active,
-               r.metadata
+               r.metadata, r.timezone
           FROM jsonb_populate_record(w, %(patch)s::jsonb) r)
  WHERE w.id = %(id)s
 RETURNING row_to_json(w)::text;

@@ -1,5 +1,5 @@
 -- squawk-ignore-file ban-drop-constraint -- a rollback drops only what its own migration created
--- Postgres cannot mark a constraint NOT VALID again; both are put back as 0040
+-- Postgres cannot mark a constraint NOT VALID again; both are put back as 0018
 -- left them (dropped and re-added NOT VALID), each a brief lock only.
 -- Fail fast instead of queueing behind a long lock; cap any one statement.
 SET lock_timeout = '5s';

@@ -1,5 +1,3 @@
--- depends: 0018_agent_queue_features
--- transactional: false
 -- squawk-disable-assume-in-transaction
 -- The ready queue within a feature (and, feature by feature, within an epic) and
 -- within an agent type, in claim order: a claim that names one of them walks its

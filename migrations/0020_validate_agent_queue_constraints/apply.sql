@@ -1,7 +1,5 @@
--- depends: 0019_ready_queue_filter_indexes
--- transactional: false
 -- squawk-disable-assume-in-transaction
--- Contract: validate the constraints 0040 added NOT VALID. Their columns are new
+-- Contract: validate the constraints 0018 added NOT VALID. Their columns are new
 -- (defaults and NULLs only), so nothing can fail; VALIDATE scans under SHARE UPDATE
 -- EXCLUSIVE, which lets reads and writes go on, and each runs on its own.
 -- Fail fast instead of queueing behind a long lock; the scans may take long.

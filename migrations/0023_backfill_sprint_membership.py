@@ -1,0 +1,25 @@
+"""Backfill one joined membership event per task in a sprint, in committed batches, then validate the sprint checks (0023_backfill_sprint_membership/apply.sql).
+
+Not one transaction: each statement is committed on its own and none is undone when
+a later one fails; run again, the migration completes what is missing. See
+migrations/lib/worktrack_sql_steps.py.
+"""
+
+import sys
+from pathlib import Path
+
+from yoyo import step
+
+LIB = str(Path(__file__).parent / "lib")
+if LIB not in sys.path:
+    sys.path.insert(0, LIB)
+from worktrack_sql_steps import apply_file, rollback_file  # noqa: E402
+
+__depends__ = {"0022_sprint_membership_events"}
+__transactional__ = False
+
+HERE = Path(__file__).with_suffix("")
+steps = [
+    step(apply_file(HERE / "apply.sql")),
+    step(None, rollback_file(HERE / "rollback.sql")),
+]

@@ -1,0 +1,371 @@
+"""The sprint lifecycle and the exact sprint report, through the API on a real
+PostgreSQL. Changes to tasks happen at pinned instants: each runs in its own
+transaction with worktrack.event_at set, as an import of Jira history does, so the
+membership and status history carry those times."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from starlette.testclient import TestClient
+
+from service import migrations, queries
+from service.bench import load_sprints
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+# Sprint S3 runs Monday 2026-11-02 .. Friday 11-06 in New York (UTC-5 after the
+# clocks went back on Sunday 11-01; 10-30 is still UTC-4).
+START = "2026-11-02T09:00:00-05:00"
+CLOSE = "2026-11-06T17:00:00-05:00"
+
+
+def _post(client: TestClient, path: str, body: dict[str, Any] | None = None, status: int = 201) -> Any:
+    response = client.post(path, json=body)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _at(conn: Conn, instant: str, statement: str, *params: Any) -> None:
+    """One change of tasks, committed as if made at `instant` by ann."""
+    with conn.transaction():
+        conn.execute(
+            "SELECT set_config('worktrack.event_at', %s, true), set_config('worktrack.actor', 'ann', true)",
+            (instant,),
+        )
+        conn.execute(statement, params)
+
+
+def _status(conn: Conn, instant: str, key: str, status: str) -> None:
+    _at(conn, instant, "UPDATE tasks SET status = %s WHERE key = %s", status, key)
+
+
+@pytest.fixture
+def crafted(client: TestClient, db_url: str) -> dict[str, int]:
+    """S3 with a task for every rule; the close moves open work to S4."""
+    _post(client, "/projects", {"key": "alpha", "name": "Alpha"})
+    workstream = _post(
+        client, "/workstreams", {"project": "alpha", "name": "W", "timezone": "America/New_York"}
+    )["id"]
+    ids = {}
+    for jira, name, start, end in [
+        (3, "S3", "2026-11-02", "2026-11-06"),
+        (4, "S4", "2026-11-09", "2026-11-13"),
+    ]:
+        ids[name] = _post(
+            client, "/sprints", {"jira_sprint_id": jira, "name": name, "start_date": start, "end_date": end}
+        )["id"]
+        client.put(f"/sprints/{ids[name]}/workstreams/{workstream}", json={"association_type": "primary"})
+    s3 = ids["S3"]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        # Created on Friday 10-30 at 09:00 New York; T-4 and T-5 in the backlog.
+        _at(
+            conn,
+            "2026-10-30T09:00:00-04:00",
+            "INSERT INTO tasks (project_id, sprint_id, key, title, story_points, created_at)"
+            " SELECT p.id, CASE WHEN t.key IN ('T-4', 'T-5') THEN NULL ELSE %s::bigint END, t.key, t.key,"
+            "        t.points, '2026-10-30T09:00:00-04:00'"
+            "   FROM projects p, (VALUES ('T-1', 5), ('T-2', 3), ('T-3', 2), ('T-4', 1), ('T-5', 3),"
+            "        ('T-6', 2), ('T-7', 5), ('T-8', 3), ('T-9', NULL), ('T-10', 2)) t (key, points)",
+            s3,
+        )
+        _status(conn, "2026-10-30T10:00:00-04:00", "T-4", "in_progress")
+        _status(conn, "2026-10-30T15:00:00-04:00", "T-4", "completed")  # done before it joins
+        _status(conn, "2026-11-01T12:00:00-05:00", "T-3", "cancelled")  # cancelled before the start
+    started = _post(client, f"/sprints/{s3}/start", {"activated_at": START}, status=200)
+    assert (started["state"], started["timezone"]) == ("active", "America/New_York")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        _status(conn, "2026-11-02T09:30:00-05:00", "T-1", "in_progress")
+        # T-5 is added after the start; T-4 joins already completed
+        _at(conn, "2026-11-03T10:00:00-05:00", "UPDATE tasks SET sprint_id = %s WHERE key = 'T-5'", s3)
+        _at(conn, "2026-11-03T11:00:00-05:00", "UPDATE tasks SET sprint_id = %s WHERE key = 'T-4'", s3)
+        _status(conn, "2026-11-03T12:00:00-05:00", "T-2", "in_progress")
+        _status(conn, "2026-11-03T13:00:00-05:00", "T-8", "in_progress")
+        # T-1 is done on Tuesday in New York (Wednesday in UTC), T-2 on Wednesday either way
+        _status(conn, "2026-11-03T23:30:00-05:00", "T-1", "completed")
+        _status(conn, "2026-11-04T00:30:00-05:00", "T-2", "completed")
+        _at(conn, "2026-11-04T10:00:00-05:00", "UPDATE tasks SET story_points = 8 WHERE key = 'T-7'")
+        _status(conn, "2026-11-04T12:00:00-05:00", "T-5", "in_progress")
+        _at(conn, "2026-11-04T15:00:00-05:00", "UPDATE tasks SET sprint_id = NULL WHERE key = 'T-6'")
+        _status(conn, "2026-11-05T08:00:00-05:00", "T-9", "in_progress")
+        _status(conn, "2026-11-05T09:00:00-05:00", "T-10", "cancelled")  # cancelled after the start
+        _status(conn, "2026-11-05T10:00:00-05:00", "T-9", "completed")
+        _status(conn, "2026-11-05T12:00:00-05:00", "T-5", "completed")
+    closed = _post(
+        client, f"/sprints/{s3}/close", {"move_open_tasks_to": ids["S4"], "completed_at": CLOSE}, status=200
+    )
+    assert (closed["state"], closed["completed_at"]) == ("closed", "2026-11-06T22:00:00+00:00")
+    return ids
+
+
+def test_the_crafted_sprint_report_to_the_point(client: TestClient, crafted: dict[str, int]) -> None:
+    report = client.get(f"/sprints/{crafted['S3']}/report").json()
+    assert report["sprint"]["as_of"]["start"] == "2026-11-02T14:00:00+00:00"
+    assert report["sprint"]["as_of"]["close"] == "2026-11-06T22:00:00+00:00"
+    assert report["sprint"]["timezone"] == "America/New_York"
+    # T-1 5, T-2 3, T-6 2, T-7 5, T-8 3, T-9 unestimated, T-10 2; not T-3 (cancelled before)
+    commitment = report["commitment"]
+    assert (commitment["points"], commitment["issues"], commitment["unestimated_issues"]) == (20, 7, 1)
+    assert commitment["source"] == "membership history"
+    scope = report["scope_change"]
+    assert (scope["added_points"], scope["added_issues"]) == (3, 1)  # T-5
+    assert (scope["removed_points"], scope["removed_issues"]) == (4, 2)  # T-6 left, T-10 cancelled
+    assert scope["reestimated_points"] == 3  # T-7 5 -> 8
+    assert (scope["net_points"], scope["share_of_commitment_percent"]) == (2, 10)
+    completed = report["completed"]  # T-1 5, T-2 3, T-5 3, T-9 unestimated
+    assert (completed["points"], completed["issues"], completed["unestimated_issues"]) == (11, 4, 1)
+    outside = report["completed_outside"]
+    assert (outside["points"], outside["issues"]) == (1, 1)
+    assert [t["key"] for t in outside["tasks"]] == ["T-4"]
+    completion = report["completion"]
+    assert (completion["final_scope_points"], completion["of_commitment_percent"]) == (22, 55)
+    assert completion["of_final_scope_percent"] == 50
+    carry = report["carry_over"]
+    assert (carry["points"], carry["issues"]) == (11, 2)
+    assert carry["tasks"] == [
+        {"project": "alpha", "key": "T-7", "status": "pending", "story_points": 8, "moved_to": crafted["S4"]},
+        {
+            "project": "alpha",
+            "key": "T-8",
+            "status": "in_progress",
+            "story_points": 3,
+            "moved_to": crafted["S4"],
+        },
+    ]
+    # cycle: T-9 2 h, T-2 12.5 h, T-5 24 h, T-1 38 h; lead from 10-30 13:00 UTC
+    assert (report["cycle_time_hours"]["p50"], report["cycle_time_hours"]["p85"]) == (18.25, 31.7)
+    assert (report["lead_time_hours"]["p50"], report["lead_time_hours"]["p85"]) == (129.25, 147.1)
+    days = [
+        (
+            d["day"],
+            d["scope_points"],
+            d["completed_points"],
+            d["remaining_points"],
+            d["ideal_remaining_points"],
+        )
+        for d in report["burndown"]
+    ]
+    assert days == [
+        ("2026-11-02", 20, 0, 20, 20),
+        ("2026-11-03", 23, 5, 18, 15),
+        ("2026-11-04", 24, 8, 16, 10),
+        ("2026-11-05", 22, 11, 11, 5),
+        ("2026-11-06", 22, 11, 11, 0),
+    ]
+    events = {
+        d["day"]: [(e["change"], e["key"], e["points"]) for e in d["events"]] for d in report["burndown"]
+    }
+    assert events == {
+        "2026-11-02": [],
+        "2026-11-03": [("joined", "T-5", 3), ("completed", "T-1", 5)],
+        "2026-11-04": [("completed", "T-2", 3), ("reestimated", "T-7", 8), ("left", "T-6", 2)],
+        "2026-11-05": [("cancelled", "T-10", 2), ("completed", "T-9", None), ("completed", "T-5", 3)],
+        "2026-11-06": [],
+    }
+    for figure in (
+        "commitment",
+        "completed",
+        "completed_outside",
+        "scope_change",
+        "completion",
+        "carry_over",
+    ):
+        assert report[figure]["definition"], figure
+
+
+def test_a_closed_sprint_report_never_changes(
+    client: TestClient, crafted: dict[str, int], db_url: str
+) -> None:
+    path = f"/sprints/{crafted['S3']}/report"
+    before = client.get(path).content
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE tasks SET status = 'in_progress' WHERE key = 'T-1'")  # reopened after the close
+        conn.execute("UPDATE tasks SET story_points = 13 WHERE key IN ('T-2', 'T-8')")
+        conn.execute("UPDATE tasks SET status = 'pending' WHERE key = 'T-3'")  # restored
+        conn.execute("UPDATE tasks SET sprint_id = NULL WHERE key = 'T-5'")
+        conn.execute("UPDATE tasks SET sprint_id = %s WHERE key = 'T-6'", (crafted["S4"],))
+    assert client.get(path).content == before
+    assert json.loads(before)["completed"]["points"] == 11
+
+
+def test_velocity_counts_the_closed_sprint_by_the_same_definitions(
+    client: TestClient, crafted: dict[str, int]
+) -> None:
+    _post(
+        client, f"/sprints/{crafted['S4']}/start", {"activated_at": "2026-11-09T09:00:00-05:00"}, status=200
+    )
+    report = client.get(f"/sprints/{crafted['S4']}/report").json()
+    (velocity,) = report["velocity"]["workstreams"]
+    assert velocity["sprints"] == [
+        {"sprint_id": crafted["S3"], "name": "S3", "completed_points": 11, "source": "membership history"}
+    ]
+    assert (velocity["mean_points"], velocity["sprints_counted"]) == (11, 1)
+    # T-7 and T-8 arrived with the close of S3, before S4 started: they are its commitment
+    assert (report["commitment"]["points"], report["commitment"]["issues"]) == (11, 2)
+    assert report["previous_sprint"]["name"] == "S3"
+
+
+def test_the_lifecycle_is_kept_by_the_database(client: TestClient, db_url: str) -> None:
+    _post(client, "/projects", {"key": "alpha", "name": "Alpha"})
+    sprint = _post(client, "/sprints", {"jira_sprint_id": 1, "name": "S1", "timezone": "Europe/Berlin"})
+    other = _post(client, "/sprints", {"jira_sprint_id": 2, "name": "S2"})
+    path = f"/sprints/{sprint['id']}"
+    patched = client.patch(path, json={"state": "active"})
+    assert patched.status_code == 422
+    assert "POST /sprints/{id}/start" in patched.json()["detail"]
+    assert "POST /sprints/{id}/close" in patched.json()["detail"]
+    bad_zone = client.post("/sprints", json={"jira_sprint_id": 3, "name": "S3", "timezone": "Mars/Olympus"})
+    assert bad_zone.status_code == 422
+    assert bad_zone.json()["errors"][0]["field"] == "body.timezone"
+    assert client.post(f"{path}/close", json={"move_open_tasks_to": None}).status_code == 409  # still future
+    naive = client.post(f"{path}/start", json={"activated_at": "2026-11-02T09:00:00"})
+    assert naive.status_code == 422  # an instant needs its offset
+    started = _post(client, f"{path}/start", status=200)  # no body: now
+    assert started["state"] == "active" and started["activated_at"] is not None
+    assert started["start_date"] is not None and started["timezone"] == "Europe/Berlin"
+    again = client.post(f"{path}/start")
+    assert again.status_code == 409
+    assert again.json()["detail"] == f"sprint {sprint['id']} is active: only a future sprint starts"
+    client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "open", "sprint": sprint["id"]})
+    assert client.post(f"{path}/close", json={"move_open_tasks_to": 999999}).status_code == 404
+    assert client.post(f"{path}/close", json={"move_open_tasks_to": sprint["id"]}).status_code == 409
+    assert client.post(f"{path}/close", json={}).status_code == 422  # say where open work goes
+    closed = _post(client, f"{path}/close", {"move_open_tasks_to": None}, status=200)
+    assert closed["state"] == "closed"
+    assert client.get("/projects/alpha/tasks/T-1").json()["sprint"] is None  # to the backlog
+    reopened = client.post(f"{path}/start")  # a closed sprint never reopens
+    assert reopened.json()["detail"] == f"sprint {sprint['id']} is closed: only a future sprint starts"
+    assert client.patch(path, json={"end_date": "2030-01-01"}).status_code == 409
+    assert client.patch(path, json={"name": "S1 (done)"}).status_code == 200
+    joined = client.patch("/projects/alpha/tasks/T-1", json={"sprint": sprint["id"]})
+    assert joined.status_code == 409  # no task joins a closed sprint
+    _post(client, f"/sprints/{other['id']}/start", status=200)
+    assert (
+        client.post(f"/sprints/{other['id']}/close", json={"move_open_tasks_to": sprint["id"]}).status_code
+        == 409
+    )
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        final = "is closed: its state, dates and time zone are final"
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match=final):
+            conn.execute("UPDATE sprints SET state = 'active' WHERE id = %s", (sprint["id"],))
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
+            conn.execute("DELETE FROM sprint_membership_events")
+        events = conn.execute(
+            "SELECT change, is_close_move, moved_to_sprint_id FROM sprint_membership_events ORDER BY id"
+        ).fetchall()
+    assert events == [("joined", False, None), ("left", True, None)]
+
+
+def test_parallel_sprints_and_moves_at_insert(client: TestClient, db_url: str) -> None:
+    _post(client, "/projects", {"key": "alpha", "name": "Alpha"})
+    first = _post(client, "/sprints", {"jira_sprint_id": 1, "name": "A", "jira_board_id": 5})
+    second = _post(client, "/sprints", {"jira_sprint_id": 2, "name": "B", "jira_board_id": 5})
+    for sprint in (first, second):  # a board may run several active sprints at once
+        _post(client, f"/sprints/{sprint['id']}/start", status=200)
+    _post(
+        client,
+        "/projects/alpha/tasks",
+        {"key": "T-1", "title": "t", "sprint": first["id"], "story_points": 2},
+    )
+    client.patch("/projects/alpha/tasks/T-1", json={"story_points": 3})
+    client.patch("/projects/alpha/tasks/T-1", json={"sprint": second["id"]})
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT sprint_id, change, points_before, points_after, moved_to_sprint_id"
+            " FROM sprint_membership_events ORDER BY id"
+        ).fetchall()
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows] == [
+        (first["id"], "joined", None, 2, None),
+        (first["id"], "reestimated", 2, 3, None),
+        (first["id"], "left", 3, None, second["id"]),
+        (second["id"], "joined", None, 3, None),
+    ]
+
+
+def test_the_report_of_a_sprint_of_2000_tasks_uses_indexes(db_url: str) -> None:
+    """2,000 tasks with about 20,000 membership and status events, after a sprint of as
+    many (for velocity), among 60,000 other tasks in 30 other sprints: every table is
+    reached by index."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO projects (key, name) VALUES ('BENCH', 'Bench'), ('OTHER', 'Other')")
+        conn.execute(
+            "INSERT INTO sprints (jira_sprint_id, name)"
+            " SELECT 700000 + g, 'other ' || g FROM generate_series(1, 30) g"
+        )
+        conn.execute(
+            "INSERT INTO tasks (project_id, key, title, story_points, sprint_id)"
+            " SELECT p.id, 'T-' || g, 'other ' || g, 1, (SELECT min(id) FROM sprints) + g % 30"
+            "   FROM projects p, generate_series(1, 30000) g"
+        )
+        sprint_id = load_sprints(conn, "BENCH", sprint_count=2, per_sprint=2000)
+        events = conn.execute(
+            "SELECT (SELECT count(*) FROM sprint_membership_events WHERE sprint_id = %(s)s)"
+            "     + (SELECT count(*) FROM task_history h JOIN tasks t ON t.project_id = h.project_id"
+            "          AND t.id = h.task_id WHERE t.sprint_id = %(s)s OR t.key LIKE 'S' || %(s)s || '-%%')",
+            {"s": sprint_id},
+        ).fetchone()
+        assert events is not None and events[0] >= 20_000
+        report = queries.load("report")["sprint_report"]
+        plan = "\n".join(
+            str(row[0])
+            for row in conn.execute(
+                sql.SQL("EXPLAIN ") + report, {"sprint_id": sprint_id, "velocity_sprints": 3}
+            )
+        )
+    assert "idx_sprint_membership_events_sprint_happened_at" in plan
+    assert "idx_task_history_project_task" in plan
+    assert "tasks_pkey" in plan
+    for table in ("tasks", "task_history", "sprint_membership_events"):
+        assert f"Seq Scan on {table} " not in plan, plan
+
+
+def test_the_backfill_gives_each_task_in_a_sprint_one_joined_event(empty_db_url: str) -> None:
+    """Tasks in sprints before membership history existed get one "joined" event,
+    dated at the later of their creation and the sprint's start; a second run adds
+    none, and the report reads them."""
+    ids = migrations.known_migration_ids()
+    migrations.apply(empty_db_url, ids.index("0021_sprint_lifecycle"))
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO projects (key, name) VALUES ('alpha', 'Alpha')")
+        conn.execute(
+            "INSERT INTO sprints (jira_sprint_id, name, state, start_date, end_date)"
+            " VALUES (1, 'S1', 'active', '2026-11-02', '2026-11-13'), (2, 'S2', 'future', NULL, NULL)"
+        )
+        conn.execute(
+            "INSERT INTO tasks (project_id, sprint_id, key, title, story_points, created_at)"
+            " SELECT p.id, s.id, t.key, t.key, 3, t.created::timestamptz"
+            "   FROM projects p, sprints s,"
+            "        (VALUES ('T-1', 1, '2026-10-20T10:00Z'), ('T-2', 1, '2026-11-05T10:00Z'),"
+            "                ('T-3', 2, '2026-11-01T08:00Z')) t (key, sprint, created)"
+            "  WHERE s.jira_sprint_id = t.sprint"
+        )
+        conn.execute("INSERT INTO tasks (project_id, key, title) SELECT id, 'T-4', 'backlog' FROM projects")
+    migrations.apply(empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT t.key, e.change, e.points_after, e.actor, e.happened_at"
+            "  FROM sprint_membership_events e JOIN tasks t ON t.id = e.task_id ORDER BY t.key"
+        ).fetchall()
+    assert [(key, change, points, actor, at.isoformat()) for key, change, points, actor, at in rows] == [
+        ("T-1", "joined", 3, "membership backfill", "2026-11-02T00:00:00+00:00"),  # the sprint's start
+        ("T-2", "joined", 3, "membership backfill", "2026-11-05T10:00:00+00:00"),  # its creation
+        ("T-3", "joined", 3, "membership backfill", "2026-11-01T08:00:00+00:00"),  # a sprint not started
+    ]
+    migrations.rollback(empty_db_url, 1)
+    migrations.apply(empty_db_url)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM sprint_membership_events").fetchone() == (3,)
+        report = json.loads(
+            conn.execute(
+                queries.load("report")["sprint_report"],
+                {
+                    "sprint_id": conn.execute("SELECT id FROM sprints WHERE name = 'S1'").fetchone()[0],  # type: ignore[index]
+                    "velocity_sprints": 3,
+                },
+            ).fetchone()[0]  # type: ignore[index]
+        )
+    assert (report["commitment"]["issues"], report["scope_change"]["added_issues"]) == (1, 1)
