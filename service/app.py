@@ -16,13 +16,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import metrics, openapi, queries
-from service.config import PoolSettings
+from service import guards, metrics, openapi, queries
+from service.config import PoolSettings, ServerSettings
 from service.database import resolve_database_url
 from service.db import Pool, create_pool
 from service.errors import (
     ApiError,
     api_error_handler,
+    escaped,
     http_error_handler,
     problem,
     unexpected_error_handler,
@@ -69,6 +70,18 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "migrations": len(applied)})
 
 
+# Path parameters that name a project, epic, feature or task: ASCII letters, digits,
+# '-' and '_' (every key format of the schema). A key spelled otherwise names no
+# route (404), so lower() never folds a Kelvin sign or a dotted İ onto a stored key.
+_KEY_PARAMETERS = ("project", "key", "other")
+
+
+def _route_path(path: str) -> str:
+    for name in _KEY_PARAMETERS:
+        path = path.replace("{" + name + "}", "{" + name + ":key}")
+    return path
+
+
 class RequestLog:
     """One log line per request (method, path, status, milliseconds), and the
     request's count and latency in the metrics, labelled by route template."""
@@ -94,15 +107,21 @@ class RequestLog:
             await self.app(scope, receive, send_and_note_status)
         finally:
             elapsed = time.perf_counter() - started
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+            # The path is decoded: a %0A in it must not start a forged log line.
+            log.info("%s %s %d %.1fms", scope["method"], escaped(scope["path"]), status, elapsed * 1000)
             # The router notes the endpoint it chose in the scope; no match is "unmatched".
             route = self.templates.get(scope.get("endpoint"), "unmatched")
             metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
             metrics.LATENCY.labels(scope["method"], route).observe(elapsed)
 
 
-def create_app(database_url: str | None = None, pool_settings: PoolSettings | None = None) -> Starlette:
+def create_app(
+    database_url: str | None = None,
+    pool_settings: PoolSettings | None = None,
+    server_settings: ServerSettings | None = None,
+) -> Starlette:
     """The application; the database is resolved now, the pool opened by the lifespan."""
+    server = server_settings or ServerSettings.from_env()
     url = database_url or resolve_database_url()[0]
     pool = create_pool(url, pool_settings or PoolSettings.from_env())
 
@@ -130,19 +149,28 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(document)
 
+    api_guards = guards.json_api(server.allowed_hosts)
+    # Probes and scrapers reach these by whatever address they have: no Host check.
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/metrics", metrics.metrics, methods=["GET"]),
-        *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
+        Route("/openapi.json", openapi_json, methods=["GET"], middleware=api_guards),
+        *(
+            Route(_route_path(e.path), e.handler, methods=[e.method], middleware=api_guards)
+            for e in endpoints
+        ),
     ]
     templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
     app = Starlette(
         routes=[
             *routes,
         ],
-        middleware=[Middleware(RequestLog, templates=templates)],
+        middleware=[
+            Middleware(RequestLog, templates=templates),
+            Middleware(guards.SecurityHeaders),
+            Middleware(guards.BodyBounds, max_bytes=server.max_body_bytes, timeout=server.body_timeout),
+        ],
         exception_handlers={
             ApiError: api_error_handler,
             HTTPException: http_error_handler,
@@ -151,5 +179,6 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
         lifespan=lifespan,
     )
     app.state.pool = pool
+    app.state.settings = server
     app.state.known_migrations = known_migration_ids()
     return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import psycopg
 from yoyo import get_backend, read_migrations
 from yoyo.exceptions import LockTimeout
 
-from service.database import DatabaseUnavailable, first_line, redact, yoyo_url
+from service.database import DatabaseUnavailable, first_line, normalize_url, redact, yoyo_url
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -48,7 +51,38 @@ def _backend(url: str):  # type: ignore[no-untyped-def]
         raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
 
 
+# Held while migrating: yoyo's own lock lives in a table it creates on first use,
+# and two processes creating it at once on a fresh database collide.
+_MIGRATION_LOCK_KEY = 0x776F726B74726B  # "worktrk"
+_MIGRATION_LOCK_WAIT = 600  # seconds
+
+
+@contextmanager
+def _exclusive(url: str) -> Iterator[None]:
+    """One migrating process per database at a time; the others wait their turn."""
+    try:
+        conn = psycopg.connect(normalize_url(url), autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
+    with conn:
+        # Polled, not waited for: a session waiting inside pg_advisory_lock holds a
+        # snapshot, and CREATE INDEX CONCURRENTLY in the holder would wait on it.
+        deadline = time.monotonic() + _MIGRATION_LOCK_WAIT
+        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+            if time.monotonic() > deadline:
+                raise MigrationFailed(
+                    f"another process has been migrating this database for {_MIGRATION_LOCK_WAIT} s"
+                )
+            time.sleep(0.2)
+        yield  # closing the connection lets go of the lock
+
+
 def _run_each(url: str, direction: str, count: int | None, source: Path | None) -> list[str]:
+    with _exclusive(url):
+        return _run_each_locked(url, direction, count, source)
+
+
+def _run_each_locked(url: str, direction: str, count: int | None, source: Path | None) -> list[str]:
     backend = _backend(url)
     migrations = read_migrations(str(source or migrations_dir()))
     done: list[str] = []

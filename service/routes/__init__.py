@@ -30,6 +30,21 @@ class RowIdConvertor(Convertor[int]):
 register_url_convertor("id", RowIdConvertor())
 
 
+class KeyConvertor(Convertor[str]):
+    """{name:key} in a path: a project, epic, feature or task key in ASCII, else no route."""
+
+    regex = "[A-Za-z][A-Za-z0-9_-]{0,99}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("key", KeyConvertor())
+
+
 @dataclass(frozen=True)
 class Endpoint:
     method: str

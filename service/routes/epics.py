@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids, read_body, read_query
+from service.api import JSONText, cursor_ids, read_body, read_query, stored_project_key
 from service.models import (
     Epic,
     EpicCreate,
@@ -28,7 +28,8 @@ async def create_epic(request: Request) -> Response:
     doc = await db.run(pool(request), lambda conn: epics.insert(conn, project=project, **body.model_dump()))
     if doc is None:
         raise project_not_found(project)
-    return JSONText(doc, status_code=201, headers={"Location": f"/projects/{project}/epics/{body.key}"})
+    location = f"/projects/{stored_project_key(doc)}/epics/{body.key}"
+    return JSONText(doc, status_code=201, headers={"Location": location})
 
 
 async def list_epics(request: Request) -> Response:
@@ -75,7 +76,8 @@ async def create_feature(request: Request) -> Response:
     )
     if doc is None:
         raise await missing_in_project(request, project, f"epic {body.epic!r}")
-    return JSONText(doc, status_code=201, headers={"Location": f"/projects/{project}/features/{body.key}"})
+    location = f"/projects/{stored_project_key(doc)}/features/{body.key}"
+    return JSONText(doc, status_code=201, headers={"Location": location})
 
 
 async def list_features(request: Request) -> Response:

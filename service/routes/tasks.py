@@ -20,6 +20,7 @@ from service.api import (
     read_body,
     read_body_list,
     read_query,
+    stored_project_key,
 )
 from service.errors import Conflict, NotFound, Unprocessable
 from service.models import (
@@ -73,7 +74,7 @@ async def create_task(request: Request) -> Response:
     return JSONText(
         docs[1:-1],
         status_code=201,  # the one document of the array
-        headers={"Location": f"/projects/{project}/tasks/{body.key}"},
+        headers={"Location": f"/projects/{stored_project_key(docs[1:-1])}/tasks/{body.key}"},
     )
 
 

@@ -1,0 +1,271 @@
+"""Unlucky and hostile clients: what a write answers once it committed, bounded
+bodies, headers and waits, settings checked once, concurrent starts, and the HTTP
+hygiene a public service needs. Raw sockets where the attack is below HTTP clients."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx2 as httpx
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from service import migrations
+from service.database import with_database
+from tests.conftest import CloneFactory, Served, serving
+
+PROBLEM = "application/problem+json"
+
+
+# --- a write that committed answers 2xx, naming the stored key ------------------
+
+
+def test_a_project_key_outside_ascii_names_no_project_and_stores_nothing(
+    client: TestClient, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    assert client.post("/projects", json={"key": "idea", "name": "Idea"}).status_code == 201
+    # İ (U+0130) and the Kelvin sign (U+212A) fold to ASCII under lower(): no project
+    for spelling in ("%C4%B0dea", "%E2%84%AAelvin"):
+        response = client.post(f"/projects/{spelling}/tasks", json={"key": "T-1", "title": "t"})
+        assert response.status_code == 404
+        assert "ASCII" in response.json()["detail"]
+    assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
+
+
+def test_location_names_the_stored_key_whatever_case_the_path_used(client: TestClient) -> None:
+    client.post("/projects", json={"key": "idea", "name": "Idea"})
+    response = client.post("/projects/IDEA/tasks", json={"key": "T-1", "title": "t"})
+    assert response.status_code == 201
+    assert response.headers["location"] == "/projects/idea/tasks/T-1"
+    response = client.post("/projects/IdEa/epics", json={"key": "E01", "title": "e"})
+    assert response.headers["location"] == "/projects/idea/epics/E01"
+    response = client.post("/projects/IDEA/features", json={"key": "E01-F01", "epic": "E01", "title": "f"})
+    assert response.headers["location"] == "/projects/idea/features/E01-F01"
+
+
+# --- a real server with small bounds --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bounded_server(pg_server: str, clones: CloneFactory) -> Iterator[Served]:
+    name = clones.take()
+    try:
+        with serving(
+            with_database(pg_server, name),
+            "--no-migrate",
+            WORKTRACK_MAX_BODY_BYTES="65536",
+            WORKTRACK_MAX_HEADER_BYTES="16384",
+            WORKTRACK_HEADER_TIMEOUT="1",
+            WORKTRACK_BODY_TIMEOUT="1",
+        ) as served:
+            httpx.post(f"{served.base}/projects", json={"key": "alpha", "name": "Alpha"})
+            yield served
+    finally:
+        clones.give_back(name)
+
+
+def _connect(served: Served) -> socket.socket:
+    port = int(served.base.rsplit(":", 1)[1])
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return sock
+
+
+def _status_of(sock: socket.socket) -> int:
+    answer = b""
+    while b"\r\n" not in answer:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def _send_until_answered(sock: socket.socket, head: bytes, chunk: bytes, limit: int) -> tuple[int, int]:
+    """Send `head`, then `chunk` until the server answers or stops reading; (status, bytes sent)."""
+    sock.sendall(head)
+    sock.settimeout(0.05)
+    sent = 0
+    while sent < limit:
+        try:
+            sock.sendall(chunk)
+            sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            break
+        try:
+            if sock.recv(1, socket.MSG_PEEK):
+                break
+        except TimeoutError:
+            continue
+    sock.settimeout(10)
+    return _status_of(sock), sent
+
+
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(bounded_server: Served) -> None:
+    head = (
+        b"POST /projects/alpha/tasks/bulk HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    piece = b"x" * 8192
+    chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    with _connect(bounded_server) as sock:
+        status, sent = _send_until_answered(sock, head, chunk, 64 * 1024 * 1024)
+    assert status == 413
+    assert sent < 8 * 1024 * 1024, "the server kept reading long past the 64 KiB limit"
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(bounded_server: Served) -> None:
+    response = httpx.post(
+        f"{bounded_server.base}/projects",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_headers_over_the_limit_are_refused(bounded_server: Served) -> None:
+    head = b"GET /projects HTTP/1.1\r\nHost: localhost\r\nX-Big: "
+    with _connect(bounded_server) as sock:
+        status, sent = _send_until_answered(sock, head, b"a" * 4096, 16 * 1024 * 1024)
+    assert status == 431
+    assert sent < 1024 * 1024
+
+
+def test_headers_that_never_end_time_out(bounded_server: Served) -> None:
+    with _connect(bounded_server) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /projects HTTP/1.1\r\nHost: localhost\r\n")
+        assert _status_of(sock) == 408
+        assert time.monotonic() - started < 5
+
+
+def test_a_connection_that_sends_nothing_is_closed(bounded_server: Served) -> None:
+    with _connect(bounded_server) as sock:
+        started = time.monotonic()
+        assert _status_of(sock) == 408
+        assert time.monotonic() - started < 5
+
+
+def test_a_body_that_stops_coming_times_out(bounded_server: Served) -> None:
+    with _connect(bounded_server) as sock:
+        started = time.monotonic()
+        sock.sendall(
+            b"POST /projects HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"key"'
+        )
+        assert _status_of(sock) == 408
+        assert time.monotonic() - started < 5
+
+
+# --- settings are checked once, before any worker ------------------------------
+
+
+def test_a_bad_setting_stops_serve_with_several_workers_at_once(db_url: str) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--workers", "2", "--port", "1"],
+        env={**os.environ, "DATABASE_URL": db_url, "WORKTRACK_POOL_MAX_SIZE": "abc"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert time.monotonic() - started < 10
+    assert result.stderr.strip().splitlines() == [
+        "worktrack: error: WORKTRACK_POOL_MAX_SIZE must be an integer, got 'abc'"
+    ]
+
+
+# --- concurrent starts on a database that does not exist yet --------------------
+
+
+def test_concurrent_init_db_on_a_missing_database_all_succeed_and_migrate_once(pg_server: str) -> None:
+    name = f"worktrack_race_{uuid.uuid4().hex[:8]}"
+    url = with_database(pg_server, name)
+    try:
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "init-db"],
+                env={**os.environ, "DATABASE_URL": url},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        results = [(run.wait(timeout=120), run.communicate()) for run in runs]
+        assert [code for code, _ in results] == [0, 0, 0, 0], results
+        applied = [out for _, (out, _) in results if "applied" in out]
+        assert len(applied) == 1, results  # the others found the database up to date
+        with psycopg.connect(url) as conn:
+            count = conn.execute("SELECT count(*) FROM _yoyo_migration").fetchone()
+        assert count == (len(migrations.known_migration_ids()),)
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- HTTP hygiene ----------------------------------------------------------------
+
+
+def test_a_body_that_is_not_json_is_refused_with_415(
+    client: TestClient, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    body = '{"key": "csrf", "name": "cross-site"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = client.post("/projects", content=body, headers=headers)
+        assert response.status_code == 415, content_type
+        assert response.headers["content-type"] == PROBLEM
+    assert conn.execute("SELECT count(*) FROM projects").fetchone() == (0,)
+    headers = {"Content-Type": "application/merge-patch+json"}
+    assert client.post("/projects", content=body, headers=headers).status_code == 201
+
+
+def test_only_the_allowed_host_names_are_answered(client: TestClient) -> None:
+    assert client.get("/projects", headers={"Host": "attacker.example"}).status_code == 400
+    assert client.get("/projects", headers={"Host": "attacker.example:8000"}).status_code == 400
+    for host in ("localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000"):
+        assert client.get("/projects", headers={"Host": host}).status_code == 200, host
+    # probes reach the health routes by whatever address they have
+    assert client.get("/healthz", headers={"Host": "10.0.0.7:8000"}).status_code == 200
+
+
+def test_api_answers_carry_security_headers(client: TestClient) -> None:
+    for response in (client.get("/projects"), client.get("/projects/none"), client.get("/healthz")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_line_break_in_a_path_cannot_forge_a_log_line(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="worktrack.access"):
+        client.get("/projects/a%0A127.0.0.1%20GET%20/admin%20200")
+    lines = [r.getMessage() for r in caplog.records if r.name == "worktrack.access"]
+    assert len(lines) == 1
+    assert "\n" not in lines[0] and "\\n" in lines[0]
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    response = client.put("/projects", json={})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    response = client.post("/projects/alpha/tasks/T-1", json={})
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+
+
+def test_a_nul_in_a_path_is_a_404_that_says_why(client: TestClient) -> None:
+    response = client.get("/projects/a%00b")
+    assert response.status_code == 404
+    detail = "no route matches /projects/a\\x00b: the path holds a control character"
+    assert response.json()["detail"] == detail
