@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import guards, metrics, openapi, queries
+from service import db, guards, metrics, openapi, queries
 from service.config import PoolSettings, ServerSettings
 from service.database import resolve_database_url
 from service.db import Pool, create_pool
@@ -133,6 +134,9 @@ def create_app(
         try:
             yield
         finally:
+            # Past the shutdown grace uvicorn cancels the requests still running; their
+            # statements are being cancelled in the server: let that finish first.
+            await db.settle(timeout=5)
             await pool.close()
 
     endpoints = [
@@ -168,6 +172,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestLog, templates=templates),
+            Middleware(guards.CancelledAnswers),
             Middleware(guards.SecurityHeaders),
             Middleware(guards.BodyBounds, max_bytes=server.max_body_bytes, timeout=server.body_timeout),
         ],
@@ -180,5 +185,6 @@ def create_app(
     )
     app.state.pool = pool
     app.state.settings = server
+    app.state.exports = asyncio.Semaphore(server.max_exports)
     app.state.known_migrations = known_migration_ids()
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import math
 import os
 import signal
 import sys
@@ -77,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         http=protocol.http_protocol(),
         h11_max_incomplete_event_size=server.max_header_bytes,  # when httptools is missing
         limit_concurrency=server.max_connections,
-        timeout_graceful_shutdown=server.shutdown_grace,
+        timeout_graceful_shutdown=math.ceil(server.shutdown_grace),
         access_log=False,  # service.app.RequestLog writes one line per request
         log_level=args.log_level,
     )

@@ -93,6 +93,38 @@ class BodyBounds:
             await send_problem(send, exc.status, exc.title, exc.detail, {"Connection": "close"})
 
 
+class CancelledAnswers:
+    """503 with Retry-After, not uvicorn's 500, for a request cancelled before it was
+    answered: shutdown ran past its grace, and the statement was cancelled (service.db)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except asyncio.CancelledError:
+            if not started:
+                await send_problem(
+                    send,
+                    503,
+                    "Service Unavailable",
+                    "the server is shutting down; the request was not carried out",
+                    {"Retry-After": "5", "Connection": "close"},
+                )
+            raise
+
+
 class SecurityHeaders:
     """nosniff on every answer; no-store unless the answer chose its own caching."""
 

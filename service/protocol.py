@@ -38,7 +38,7 @@ def _answer_and_close(transport: asyncio.Transport, status: bytes, message: str)
 
 if HttpToolsProtocol is not None:
 
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Refuses (431) a request whose line and headers pass max_header_bytes before
         they end, and answers 408 to one whose headers take longer than header_timeout."""
 

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx2 as httpx
 import psycopg
@@ -269,3 +270,130 @@ def test_a_nul_in_a_path_is_a_404_that_says_why(client: TestClient) -> None:
     assert response.status_code == 404
     detail = "no route matches /projects/a\\x00b: the path holds a control character"
     assert response.json()["detail"] == detail
+
+
+# --- exports stream, a few at a time; locks cost a request little ---------------
+
+
+def test_an_export_streams_every_row_in_batches(client: TestClient) -> None:
+    client.post("/projects", json={"key": "big", "name": "Big"})
+    for start in (0, 1000):
+        batch = [{"key": f"T-{n}", "title": "t"} for n in range(start, start + 700)]
+        assert client.post("/projects/big/tasks/bulk", json=batch).status_code == 201
+    response = client.get("/projects/big/export")
+    assert response.status_code == 200
+    assert "content-length" not in response.headers  # sent as the rows come
+    doc = response.json()
+    assert len(doc["tasks"]) == 1400 and len(doc["history"]) == 1400
+    assert doc["tasks"][0]["key"] == "T-0" and doc["tasks"][-1]["key"] == "T-1699"
+    assert set(doc) == {"project", "epics", "features", "tasks", "dependencies", "history", "exported_at"}
+
+
+@pytest.fixture
+def small_pool_server(db_url: str) -> Iterator[Served]:
+    with serving(
+        db_url,
+        "--no-migrate",
+        WORKTRACK_POOL_MIN_SIZE="2",
+        WORKTRACK_POOL_MAX_SIZE="2",
+        WORKTRACK_MAX_EXPORTS="1",
+        WORKTRACK_LOCK_TIMEOUT_MS="500",
+    ) as served:
+        httpx.post(f"{served.base}/projects", json={"key": "alpha", "name": "Alpha"})
+        httpx.post(
+            f"{served.base}/projects/alpha/tasks/bulk",
+            json=[{"key": f"T-{n}", "title": "t"} for n in range(3)],
+        )
+        yield served
+
+
+def _timed_get(url: str) -> float:
+    started = time.perf_counter()
+    assert httpx.get(url, timeout=30).status_code == 200
+    return time.perf_counter() - started
+
+
+def test_a_locked_row_answers_503_quickly_and_leaves_the_pool_to_others(
+    small_pool_server: Served, db_url: str
+) -> None:
+    base = small_pool_server.base
+    with psycopg.connect(db_url) as locker:  # a DBA's open transaction holding the row
+        locker.execute("SELECT 1 FROM tasks WHERE key = 'T-0' FOR UPDATE")
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            patches = [
+                pool.submit(httpx.patch, f"{base}/projects/alpha/tasks/T-0", json={"title": "x"}, timeout=30)
+                for _ in range(4)
+            ]
+            time.sleep(0.05)
+            gets = [_timed_get(f"{base}/projects/alpha/tasks/T-1") for _ in range(10)]
+            answers = [p.result() for p in patches]
+        locker.rollback()
+    assert [a.status_code for a in answers] == [503] * 4
+    assert all(a.headers["retry-after"] == "1" for a in answers)
+    assert "locked" in answers[0].json()["detail"]
+    assert max(gets) < 1.5, gets  # at most one lock timeout behind the waiting writes
+    title = httpx.get(f"{base}/projects/alpha/tasks/T-0").json()["title"]
+    assert title == "t"
+
+
+def test_exports_behind_a_lock_are_bounded_and_leave_the_pool_to_others(
+    small_pool_server: Served, db_url: str
+) -> None:
+    base = small_pool_server.base
+    with psycopg.connect(db_url) as locker:
+        locker.execute("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(httpx.get, f"{base}/projects/alpha/export", timeout=30)
+            time.sleep(0.2)
+            second = httpx.get(f"{base}/projects/alpha/export", timeout=30)
+            started = time.perf_counter()
+            project = httpx.get(f"{base}/projects/alpha", timeout=30)
+            project_latency = time.perf_counter() - started
+            blocked = first.result()
+        locker.rollback()
+    assert second.status_code == 503 and second.headers["retry-after"] == "5"
+    assert project.status_code == 200 and project_latency < 0.5
+    # the blocked export gave up after the lock timeout, before sending anything
+    assert blocked.status_code == 503
+    assert httpx.get(f"{base}/projects/alpha/export", timeout=30).status_code == 200
+
+
+# --- shutdown has a bound --------------------------------------------------------
+
+
+def test_shutdown_gives_a_blocked_request_a_bounded_grace_and_writes_nothing(db_url: str) -> None:
+    with serving(
+        db_url,
+        "--no-migrate",
+        WORKTRACK_SHUTDOWN_GRACE="2",
+        WORKTRACK_LOCK_TIMEOUT_MS="0",  # no lock timeout: the write waits as long as the lock
+        WORKTRACK_STATEMENT_TIMEOUT_MS="120000",
+    ) as served:
+        base = served.base
+        httpx.post(f"{base}/projects", json={"key": "alpha", "name": "Alpha"})
+        httpx.post(f"{base}/projects/alpha/tasks", json={"key": "T-1", "title": "before"})
+        with psycopg.connect(db_url) as locker:
+            locker.execute("SELECT 1 FROM tasks WHERE key = 'T-1' FOR UPDATE")
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                blocked = pool.submit(
+                    httpx.patch, f"{base}/projects/alpha/tasks/T-1", json={"title": "after"}, timeout=60
+                )
+                time.sleep(0.5)
+                started = time.monotonic()
+                served.process.terminate()
+                served.process.wait(timeout=30)
+                stopped_in = time.monotonic() - started
+                answer = blocked.result()
+            locker.rollback()
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert stopped_in < 2 + 3, served.output  # the grace, then cancelled requests and the pool close
+    time.sleep(0.5)
+    with psycopg.connect(db_url) as check:
+        assert check.execute("SELECT title FROM tasks WHERE key = 'T-1'").fetchone() == ("before",), (
+            served.output
+        )
+        left = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'worktrack'"
+        )
+        assert check.execute(left).fetchone() == (0,)

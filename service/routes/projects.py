@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from service import db
 from service.api import JSONText, cursor_ids, read_body, read_query
-from service.errors import NotFound
+from service.errors import NotFound, ServiceUnavailable
 from service.models import Project, ProjectCreate, ProjectListQuery, ProjectPatch
 from service.queries import projects
 from service.routes import Endpoint, pool
@@ -65,11 +68,34 @@ async def delete_project(request: Request) -> Response:
 
 
 async def export_project(request: Request) -> Response:
+    """Streamed as the rows come, so memory does not grow with the project; only a few
+    run at once (WORKTRACK_MAX_EXPORTS), so exports never hold the whole pool."""
     project = request.path_params["project"]
-    doc = await db.run(pool(request), lambda conn: projects.export(conn, project=project))
-    if doc is None:
+    settings = request.app.state.settings
+    running: asyncio.Semaphore = request.app.state.exports
+    if running.locked():
+        raise ServiceUnavailable("as many exports as allowed are running; try again", retry_after=5)
+    await running.acquire()  # released when the stream ends
+    try:
+        pieces = await db.stream(
+            pool(request),
+            lambda conn: projects.export(conn, project=project, timeout_ms=settings.export_timeout_ms),
+        )
+    except BaseException:
+        running.release()
+        raise
+    if pieces is None:
+        running.release()
         raise project_not_found(project)
-    return JSONText(doc)
+    return StreamingResponse(_released_at_end(pieces, running), media_type="application/json")
+
+
+async def _released_at_end(pieces: AsyncIterator[str], running: asyncio.Semaphore) -> AsyncIterator[str]:
+    try:
+        async for piece in pieces:
+            yield piece
+    finally:
+        running.release()
 
 
 ENDPOINTS = [
