@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -38,7 +40,66 @@ def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
 
 async def _raw_body(request: Request) -> bytes:
     # service.guards.BodyBounds refuses a body past the limit while it arrives.
-    return await request.body()
+    raw = await request.body()
+    _check_numbers(raw)
+    return raw
+
+
+class _InexactNumber(ValueError):
+    pass
+
+
+def _exact_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or Decimal(repr(value)) != Decimal(text):
+        raise _InexactNumber(text)
+    return value
+
+
+def _refuse_constant(text: str) -> float:
+    raise _InexactNumber(text)
+
+
+def _check_numbers(raw: bytes) -> None:
+    """422 for a number that would not be stored as sent: NaN and Infinity (JSON has
+    neither), 1e309 (infinite as a double), 0.1000000000000000055511 (more digits
+    than a double keeps). JSON columns would store null or a rounded value."""
+    try:
+        json.loads(raw, parse_float=_exact_float, parse_constant=_refuse_constant)
+    except _InexactNumber:
+        pass
+    except ValueError:
+        return  # not JSON at all: the model's parse says so
+    else:
+        return
+    where, text = _first_inexact(json.loads(raw, parse_float=_Number, parse_constant=_Number), "body")
+    raise Unprocessable(
+        "a number cannot be stored as sent",
+        errors=[{"field": where, "message": f"{text} cannot be kept as sent (send it as a string)"}],
+    )
+
+
+class _Number(str):
+    """A number's text as sent, to find where the inexact one is."""
+
+
+def _first_inexact(value: Any, where: str) -> tuple[str, str]:
+    if isinstance(value, _Number):
+        try:
+            _exact_float(value)
+        except _InexactNumber:
+            return where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _first_inexact(item, f"{where}.{key}")
+            if found[0]:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_inexact(item, f"{where}.{index}")
+            if found[0]:
+                return found
+    return "", ""
 
 
 async def read_body(request: Request, model: type[M]) -> M:

@@ -30,7 +30,7 @@ from service.errors import (
     unexpected_error_handler,
 )
 from service.migrations import known_migration_ids
-from service.routes import epics, planning, projects, queue, sprints, tasks, workstreams
+from service.routes import KEY_PARAMETERS, epics, planning, projects, queue, sprints, tasks, workstreams
 
 log = logging.getLogger("worktrack.access")
 
@@ -71,14 +71,9 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "migrations": len(applied)})
 
 
-# Path parameters that name a project, epic, feature or task: ASCII letters, digits,
-# '-' and '_' (every key format of the schema). A key spelled otherwise names no
-# route (404), so lower() never folds a Kelvin sign or a dotted İ onto a stored key.
-_KEY_PARAMETERS = ("project", "key", "other")
-
-
 def _route_path(path: str) -> str:
-    for name in _KEY_PARAMETERS:
+    """{project} -> {project:key}: see service.routes.KEY_PARAMETERS."""
+    for name in KEY_PARAMETERS:
         path = path.replace("{" + name + "}", "{" + name + ":key}")
     return path
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from service.models import Problem
-from service.routes import Endpoint
+from service.models import Patch, Problem
+from service.routes import KEY_PARAMETERS, Endpoint, KeyConvertor
 
 _REF = "#/components/schemas/{model}"
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -60,9 +60,20 @@ class _Components:
     def ref(self, model: type[BaseModel]) -> dict[str, str]:
         if model.__name__ not in self.schemas:
             schema = model.model_json_schema(ref_template=_REF, mode="serialization")
+            if issubclass(model, Patch):  # may be left out, but null is refused
+                for name in model.NOT_NULL & set(schema["properties"]):
+                    _not_null(schema["properties"][name])
             self.schemas.update(schema.pop("$defs", {}))
             self.schemas[model.__name__] = schema
         return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _not_null(prop: dict[str, Any]) -> None:
+    options = [option for option in prop.pop("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:
+        prop.update(options[0])
+    elif options:
+        prop["anyOf"] = options
 
 
 def _response_schema(components: _Components, shape: Any) -> dict[str, Any] | None:
@@ -91,6 +102,8 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
             "required": True,
             "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
             if convertor == "int"
+            else {"type": "string", "pattern": f"^{KeyConvertor.regex}$"}
+            if name in KEY_PARAMETERS
             else {"type": "string", "minLength": 1},
         }
         for name, convertor in re.findall(r"{(\w+)(?::(\w+))?}", endpoint.path)

@@ -397,3 +397,65 @@ def test_shutdown_gives_a_blocked_request_a_bounded_grace_and_writes_nothing(db_
             " WHERE datname = current_database() AND application_name = 'worktrack'"
         )
         assert check.execute(left).fetchone() == (0,)
+
+
+# --- a value is stored as sent or refused, on every resource ----------------------
+
+
+@pytest.mark.parametrize(
+    "number", ["NaN", "Infinity", "-Infinity", "1e309", "0.1000000000000000055511151231257827"]
+)
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/projects", '{"key": "p2", "name": "P", "metadata": {"x": [1, %s]}}'),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "metadata": {"x": [1, %s]}}'),
+        ("/projects/alpha/epics", '{"key": "E09", "title": "e", "metadata": {"x": [1, %s]}}'),
+        ("/users", '{"email": "a@b.c", "username": "a", "settings": {"x": [1, %s]}}'),
+    ],
+)
+def test_numbers_json_cannot_keep_are_refused_naming_the_field(
+    client: TestClient, number: str, path: str, body: str
+) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    response = client.post(path, content=body % number, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    field = "settings" if path == "/users" else "metadata"
+    assert response.json()["errors"][0]["field"] == f"body.{field}.x.1"
+
+
+def test_large_integers_and_ordinary_decimals_are_stored_as_sent(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    body = '{"key": "T-1", "title": "t", "metadata": {"big": 123456789012345678901234567890, "d": 0.1}}'
+    response = client.post(
+        "/projects/alpha/tasks", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 201
+    stored = client.get("/projects/alpha/tasks/T-1").text
+    assert '"big": 123456789012345678901234567890' in stored and '"d": 0.1' in stored
+
+
+def test_story_points_with_a_third_decimal_are_refused(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    response = client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t", "story_points": 0.001})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.story_points"
+    response = client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t", "story_points": 2.25})
+    assert response.json()["story_points"] == 2.25
+
+
+def test_since_takes_only_an_iso_8601_date_time(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    for since in ("0.5", "1700000000"):
+        response = client.get("/projects/alpha/history", params={"since": since})
+        assert response.status_code == 422, since
+        assert response.json()["errors"][0]["field"] == "query.since"
+    assert client.get("/projects/alpha/history", params={"since": "2026-01-01T00:00:00Z"}).status_code == 200
+
+
+def test_the_document_calls_a_field_nullable_only_when_null_is_taken(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    title = schemas["TaskPatch"]["properties"]["title"]
+    assert "anyOf" not in title and title["type"] == "string"
+    assert {"type": "null"} in schemas["TaskPatch"]["properties"]["description"]["anyOf"]
+    assert client.patch("/projects/x/tasks/T-1", json={"title": None}).status_code == 422

@@ -44,6 +44,11 @@ class KeyConvertor(Convertor[str]):
 
 register_url_convertor("key", KeyConvertor())
 
+# Path parameters that name a project, epic, feature or task: ASCII letters, digits,
+# '-' and '_' (every key format of the schema). A key spelled otherwise names no
+# route (404), so lower() never folds a Kelvin sign or a dotted İ onto a stored key.
+KEY_PARAMETERS = ("project", "key", "other")
+
 
 @dataclass(frozen=True)
 class Endpoint:
