@@ -148,7 +148,8 @@ def create_app(
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(document)
 
-    api_guards = guards.json_api(server.allowed_hosts)
+    writers = db.WriterGate(pool)
+    api_guards = guards.json_api(server.allowed_hosts, writers)
     # Probes and scrapers reach these by whatever address they have: no Host check.
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -179,6 +180,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.pool = pool
+    app.state.writers = writers
     app.state.settings = server
     app.state.exports = asyncio.Semaphore(server.max_exports)
     app.state.known_migrations = known_migration_ids()

@@ -159,6 +159,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def maintain_actions() -> list[str]:
+    from service.maintain import ACTIONS
+
+    return list(ACTIONS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="worktrack",
@@ -218,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=cmd_stats)
 
     maintain = sub.add_parser("maintain", help="upkeep that is safe while the API serves")
-    maintain.add_argument("action", choices=["analyze", "vacuum", "reclaim-leases", "reindex-invalid"])
+    maintain.add_argument("action", choices=maintain_actions())
     maintain.set_defaults(func=cmd_maintain)
 
     # Listed for --help; main() hands `bench` and its own options to service.bench.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -73,6 +74,31 @@ async def run(pool: Pool, operation: Callable[[AsyncConnection[tuple[Any, ...]]]
         except psycopg.Error as exc:
             raise translate(exc) from None
     raise AssertionError("unreachable")
+
+
+class WriterGate:
+    """The pool as writes see it: at most max_size - 1 connections at once, so one
+    stays for reads however many writes wait on a locked row (each for at most
+    lock_timeout). Used like the pool: `async with gate.connection() as conn`."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.gate = asyncio.Semaphore(max(1, pool.max_size - 1))
+
+    @asynccontextmanager
+    async def connection(
+        self, timeout: float | None = None
+    ) -> AsyncIterator[AsyncConnection[tuple[Any, ...]]]:
+        try:
+            async with asyncio.timeout(timeout if timeout is not None else self.pool.timeout):
+                await self.gate.acquire()
+        except TimeoutError:
+            raise PoolTimeout("no connection for writes became free in time") from None
+        try:
+            async with self.pool.connection(timeout) as conn:
+                yield conn
+        finally:
+            self.gate.release()
 
 
 # Requests now running a database operation. A request cancelled at shutdown has

@@ -46,6 +46,10 @@ class Conflict(ApiError):
     status, title = 409, "Conflict"
 
 
+class PreconditionFailed(ApiError):
+    status, title = 412, "Precondition Failed"
+
+
 class PayloadTooLarge(ApiError):
     status, title = 413, "Content Too Large"
 

@@ -9,7 +9,9 @@ mount opts into the latter with `Mount(path, app, middleware=json_api(...))`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+from typing import Any
 
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -212,6 +214,65 @@ class JsonBodies:
         await self.app(scope, receive, send)
 
 
-def json_api(allowed_hosts: tuple[str, ...]) -> list[Middleware]:
-    """The guards of the JSON API's routes, for Route(..., middleware=...) or a Mount."""
-    return [Middleware(HostCheck, allowed=allowed_hosts), Middleware(JsonBodies)]
+def etag(body: bytes) -> str:
+    """A strong ETag: a digest of the answer's bytes (service.routes.etag_of agrees)."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class ETags:
+    """An ETag on every 200/201 JSON answer sent in one piece (single resources and
+    pages; streamed exports have none), and 304 for a GET whose If-None-Match names
+    it. If-Match on writes is checked against the same digest (service.routes.if_match)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD", "POST", "PATCH", "PUT"):
+            await self.app(scope, receive, send)
+            return
+        none_match = _header(scope, b"if-none-match")
+        start: Message | None = None
+
+        async def tagging_send(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and message["status"] in (200, 201):
+                start = message  # held until the body shows whether it comes in one piece
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            held, start = start, None
+            if message.get("more_body", False):  # streamed: no digest of the whole
+                await send(held)
+                await send(message)
+                return
+            tag = etag(message.get("body", b""))
+            headers = [*held.get("headers", []), (b"etag", tag.encode())]
+            if scope["method"] in ("GET", "HEAD") and none_match is not None and _names(none_match, tag):
+                kept = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
+                await send({"type": "http.response.start", "status": 304, "headers": kept})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send({**held, "headers": headers})
+            await send(message)
+
+        await self.app(scope, receive, tagging_send)
+
+
+def _names(header: str, tag: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or tag in tags
+
+
+def json_api(allowed_hosts: tuple[str, ...], pool: Any) -> list[Middleware]:
+    """The guards of the JSON API's routes, for Route(..., middleware=...) or a Mount:
+    Host names, JSON bodies, Idempotency-Key on POST, ETags."""
+    from service.idempotency import Idempotency
+
+    return [
+        Middleware(HostCheck, allowed=allowed_hosts),
+        Middleware(JsonBodies),
+        Middleware(Idempotency, pool=pool),
+        Middleware(ETags),
+    ]

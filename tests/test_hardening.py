@@ -459,3 +459,185 @@ def test_the_document_calls_a_field_nullable_only_when_null_is_taken(client: Tes
     assert "anyOf" not in title and title["type"] == "string"
     assert {"type": "null"} in schemas["TaskPatch"]["properties"]["description"]["anyOf"]
     assert client.patch("/projects/x/tasks/T-1", json={"title": None}).status_code == 422
+
+
+# --- safe retries: Idempotency-Key ------------------------------------------------
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def test_a_retried_create_gets_the_first_answer_byte_for_byte_and_creates_once(
+    client: TestClient, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    headers = _key()
+    first = client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t"}, headers=headers)
+    again = client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM idempotency_keys").fetchone() == (1,)
+    # the same key with another body is refused; without a key the retry is a 409
+    other = client.post("/projects/alpha/tasks", json={"key": "T-2", "title": "t"}, headers=headers)
+    assert other.status_code == 422
+    assert client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t"}).status_code == 409
+
+
+def test_every_post_takes_a_key_and_a_retried_claim_returns_the_same_task_counted_once(
+    client: TestClient, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"}, headers=_key())
+    bulk = _key()
+    for _ in range(2):
+        response = client.post(
+            "/projects/alpha/tasks/bulk",
+            json=[{"key": f"T-{n}", "title": "t"} for n in range(2)],
+            headers=bulk,
+        )
+        assert response.status_code == 201
+    claim, body = _key(), {"project": "alpha", "agent": "a1"}
+    first = client.post("/tasks/claim", json=body, headers=claim)
+    again = client.post("/tasks/claim", json=body, headers=claim)
+    assert first.status_code == again.status_code == 200 and again.content == first.content
+    key = first.json()["key"]
+    assert conn.execute("SELECT attempts FROM tasks WHERE key = %s", (key,)).fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM tasks WHERE status = 'in_progress'").fetchone() == (1,)
+    beat = _key()
+    for _ in range(2):
+        response = client.post(f"/projects/alpha/tasks/{key}/heartbeat", json={"agent": "a1"}, headers=beat)
+        assert response.status_code == 200
+    status = _key()
+    for _ in range(2):
+        response = client.post(
+            f"/projects/alpha/tasks/{key}/status", json={"status": "completed", "agent": "a1"}, headers=status
+        )
+        assert response.status_code == 200
+    history = "SELECT count(*) FROM task_history WHERE to_status = 'completed'"
+    assert conn.execute(history).fetchone() == (1,)
+
+
+def test_a_failed_request_stores_no_key_and_its_retry_is_carried_out(
+    client: TestClient, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    headers = _key()
+    assert (
+        client.post("/projects/nope/tasks", json={"key": "T-1", "title": "t"}, headers=headers).status_code
+        == 404
+    )
+    assert conn.execute("SELECT count(*) FROM idempotency_keys").fetchone() == (0,)
+    client.post("/projects", json={"key": "nope", "name": "Now it exists"})
+    assert (
+        client.post("/projects/nope/tasks", json={"key": "T-1", "title": "t"}, headers=headers).status_code
+        == 201
+    )
+
+
+def test_concurrent_requests_with_one_key_write_once(client: TestClient, db_url: str) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    headers = _key()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: client.post(
+                    "/projects/alpha/tasks", json={"key": "T-1", "title": "t"}, headers=headers
+                ),
+                range(4),
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [201] * 4
+    assert len({a.content for a in answers}) == 1
+    with psycopg.connect(db_url) as check:
+        assert check.execute("SELECT count(*) FROM tasks").fetchone() == (1,)
+
+
+def test_the_key_row_and_the_write_commit_together(client: TestClient, db_url: str) -> None:
+    """A write refused by the database after the route ran leaves neither the row
+    nor the key: the answer row is in the write's transaction."""
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    with psycopg.connect(db_url, autocommit=True) as ddl:
+        ddl.execute("ALTER TABLE idempotency_keys ADD CONSTRAINT chk_test_refuse CHECK (key <> 'refused')")
+    response = client.post(
+        "/projects/alpha/tasks", json={"key": "T-1", "title": "t"}, headers={"Idempotency-Key": "refused"}
+    )
+    assert response.status_code == 422
+    with psycopg.connect(db_url) as check:
+        assert check.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
+
+
+# --- no lost updates: ETag, If-Match, If-None-Match ---------------------------------
+
+
+def test_etag_if_none_match_and_if_match(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    created = client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t"})
+    got = client.get("/projects/alpha/tasks/T-1")
+    assert got.headers["etag"] == created.headers["etag"]
+    tag = got.headers["etag"]
+    cached = client.get("/projects/alpha/tasks/T-1", headers={"If-None-Match": tag})
+    assert cached.status_code == 304 and cached.content == b"" and cached.headers["etag"] == tag
+    changed = client.patch("/projects/alpha/tasks/T-1", json={"title": "mine"}, headers={"If-Match": tag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] == client.get("/projects/alpha/tasks/T-1").headers["etag"] != tag
+    lost = client.patch("/projects/alpha/tasks/T-1", json={"title": "theirs"}, headers={"If-Match": tag})
+    assert lost.status_code == 412 and lost.headers["content-type"] == PROBLEM
+    assert client.get("/projects/alpha/tasks/T-1").json()["title"] == "mine"
+    stale = {"If-Match": tag}
+    assert (
+        client.post("/projects/alpha/tasks/T-1/status", json={"status": "blocked"}, headers=stale).status_code
+        == 412
+    )
+    assert client.delete("/projects/alpha/tasks/T-1", headers=stale).status_code == 412
+    assert client.delete("/projects/alpha", headers=stale).status_code == 412
+    fresh = {"If-Match": changed.headers["etag"]}
+    assert client.delete("/projects/alpha/tasks/T-1", headers=fresh).status_code == 204
+    assert client.delete("/projects/alpha/tasks/T-1", headers=fresh).status_code == 404
+
+
+def test_if_match_on_epics_features_and_projects(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    client.post("/projects/alpha/epics", json={"key": "E01", "title": "e"})
+    feature = client.post("/projects/alpha/features", json={"key": "E01-F01", "epic": "E01", "title": "f"})
+    assert client.get("/projects/alpha/features/E01-F01").headers["etag"] == feature.headers["etag"]
+    for path in ("/projects/alpha/features/E01-F01", "/projects/alpha/epics/E01", "/projects/alpha"):
+        tag = client.get(path).headers["etag"]
+        body = {"name": "x"} if path == "/projects/alpha" else {"title": "x"}
+        assert client.patch(path, json=body, headers={"If-Match": '"stale"'}).status_code == 412
+        assert client.patch(path, json=body, headers={"If-Match": tag}).status_code == 200
+
+
+def test_if_match_with_a_key_in_one_transaction(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    tag = client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t"}).headers["etag"]
+    headers = {**_key(), "If-Match": tag}
+    first = client.post("/projects/alpha/tasks/T-1/status", json={"status": "blocked"}, headers=headers)
+    again = client.post("/projects/alpha/tasks/T-1/status", json={"status": "blocked"}, headers=headers)
+    assert first.status_code == again.status_code == 200 and again.content == first.content
+    stale = {**_key(), "If-Match": tag}
+    assert (
+        client.post("/projects/alpha/tasks/T-1/status", json={"status": "pending"}, headers=stale).status_code
+        == 412
+    )
+
+
+def test_concurrent_writes_with_one_etag_one_wins_the_others_get_412(db_url: str) -> None:
+    with serving(db_url, "--no-migrate") as served:
+        base = served.base
+        httpx.post(f"{base}/projects", json={"key": "alpha", "name": "Alpha"})
+        tag = httpx.post(f"{base}/projects/alpha/tasks", json={"key": "T-1", "title": "t"}).headers["etag"]
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(
+                pool.map(
+                    lambda n: httpx.patch(
+                        f"{base}/projects/alpha/tasks/T-1",
+                        json={"title": f"by {n}"},
+                        headers={"If-Match": tag},
+                    ),
+                    range(6),
+                )
+            )
+    assert sorted(a.status_code for a in answers) == [200] + [412] * 5

@@ -31,7 +31,7 @@ def test_analyze_and_vacuum_cover_every_table(
         assert conn.execute("SELECT reltuples FROM pg_class WHERE relname = 'tasks'").fetchone() == (500,)
     assert main(["maintain", "vacuum"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert "vacuumed and analyzed task_history" in out and len(out) == 16
+    assert "vacuumed and analyzed task_history" in out and len(out) == 17
 
 
 def test_reclaim_leases_returns_every_expired_lease(

@@ -18,7 +18,7 @@ from service.models import (
     PageQuery,
 )
 from service.queries import epics, features
-from service.routes import Endpoint, pool
+from service.routes import Endpoint, if_match, pool
 from service.routes.projects import missing_in_project, project_not_found
 
 
@@ -55,7 +55,14 @@ async def get_epic(request: Request) -> Response:
 async def patch_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     patch = (await read_body(request, EpicPatch)).model_dump(mode="json", exclude_unset=True)
-    doc = await db.run(pool(request), lambda conn: epics.update(conn, project=project, key=key, patch=patch))
+    doc = await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: epics.get(conn, project=project, key=key),
+            lambda conn: epics.update(conn, project=project, key=key, patch=patch),
+        ),
+    )
     if doc is None:
         raise await missing_in_project(request, project, f"epic {key!r}")
     return JSONText(doc)
@@ -63,7 +70,14 @@ async def patch_epic(request: Request) -> Response:
 
 async def delete_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(pool(request), lambda conn: epics.delete(conn, project=project, key=key)):
+    if not await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: epics.get(conn, project=project, key=key),
+            lambda conn: epics.delete(conn, project=project, key=key),
+        ),
+    ):
         raise await missing_in_project(request, project, f"epic {key!r}")
     return Response(status_code=204)
 
@@ -107,7 +121,12 @@ async def patch_feature(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     patch = (await read_body(request, FeaturePatch)).model_dump(mode="json", exclude_unset=True)
     doc = await db.run(
-        pool(request), lambda conn: features.update(conn, project=project, key=key, patch=patch)
+        pool(request),
+        if_match(
+            request,
+            lambda conn: features.get(conn, project=project, key=key),
+            lambda conn: features.update(conn, project=project, key=key, patch=patch),
+        ),
     )
     if doc is None:
         raise await missing_in_project(request, project, f"feature {key!r}")
@@ -116,7 +135,14 @@ async def patch_feature(request: Request) -> Response:
 
 async def delete_feature(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(pool(request), lambda conn: features.delete(conn, project=project, key=key)):
+    if not await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: features.get(conn, project=project, key=key),
+            lambda conn: features.delete(conn, project=project, key=key),
+        ),
+    ):
         raise await missing_in_project(request, project, f"feature {key!r}")
     return Response(status_code=204)
 

@@ -13,7 +13,7 @@ from service.api import JSONText, cursor_ids, read_body, read_query
 from service.errors import NotFound, ServiceUnavailable
 from service.models import Project, ProjectCreate, ProjectListQuery, ProjectPatch
 from service.queries import projects
-from service.routes import Endpoint, pool
+from service.routes import Endpoint, if_match, pool
 
 
 def project_not_found(project: str) -> NotFound:
@@ -54,7 +54,14 @@ async def get_project(request: Request) -> Response:
 async def patch_project(request: Request) -> Response:
     project = request.path_params["project"]
     patch = (await read_body(request, ProjectPatch)).model_dump(mode="json", exclude_unset=True)
-    doc = await db.run(pool(request), lambda conn: projects.update(conn, project=project, patch=patch))
+    doc = await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: projects.get(conn, project=project),
+            lambda conn: projects.update(conn, project=project, patch=patch),
+        ),
+    )
     if doc is None:
         raise project_not_found(project)
     return JSONText(doc)
@@ -62,7 +69,14 @@ async def patch_project(request: Request) -> Response:
 
 async def delete_project(request: Request) -> Response:
     project = request.path_params["project"]
-    if not await db.run(pool(request), lambda conn: projects.delete(conn, project=project)):
+    if not await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: projects.get(conn, project=project),
+            lambda conn: projects.delete(conn, project=project),
+        ),
+    ):
         raise project_not_found(project)
     return Response(status_code=204)
 

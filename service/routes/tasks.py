@@ -35,7 +35,7 @@ from service.models import (
     TaskPatch,
 )
 from service.queries import dependencies, history, tasks
-from service.routes import Endpoint, pool
+from service.routes import Endpoint, if_match, pool
 from service.routes.projects import missing_in_project, project_not_found
 
 BULK_MAX = 1000
@@ -163,7 +163,14 @@ async def patch_task(request: Request) -> Response:
     for name in ("sprint", "assignee"):  # the API names them; the columns carry _id
         if name in patch:
             patch[f"{name}_id"] = patch.pop(name)
-    doc = await db.run(pool(request), lambda conn: tasks.update(conn, project=project, key=key, patch=patch))
+    doc = await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: tasks.get(conn, project=project, key=key),
+            lambda conn: tasks.update(conn, project=project, key=key, patch=patch),
+        ),
+    )
     if doc is None:
         raise await missing_task(request, project, key)
     return JSONText(doc)
@@ -171,7 +178,14 @@ async def patch_task(request: Request) -> Response:
 
 async def delete_task(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(pool(request), lambda conn: tasks.delete(conn, project=project, key=key)):
+    if not await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: tasks.get(conn, project=project, key=key),
+            lambda conn: tasks.delete(conn, project=project, key=key),
+        ),
+    ):
         raise await missing_task(request, project, key)
     return Response(status_code=204)
 
@@ -181,14 +195,18 @@ async def change_status(request: Request) -> Response:
     body = await read_body(request, StatusChange)
     doc = await db.run(
         pool(request),
-        lambda conn: tasks.set_status(
-            conn,
-            project=project,
-            key=key,
-            status=body.status,
-            note=body.note,
-            actor=body.actor or body.agent or "api",
-            agent=body.agent,
+        if_match(
+            request,
+            lambda conn: tasks.get(conn, project=project, key=key),
+            lambda conn: tasks.set_status(
+                conn,
+                project=project,
+                key=key,
+                status=body.status,
+                note=body.note,
+                actor=body.actor or body.agent or "api",
+                agent=body.agent,
+            ),
         ),
     )
     if doc is None:
