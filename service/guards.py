@@ -45,6 +45,10 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+# The rest of the body is not read: the connection ends with the answer.
+_CLOSE = {"Connection": "close"}
+
+
 class BodyBounds:
     """413 as soon as a body passes max_bytes, declared or chunked; 408 when the body
     pauses longer than timeout seconds. Nothing beyond the limit is read into memory."""
@@ -72,11 +76,13 @@ class BodyBounds:
             try:
                 message = await asyncio.wait_for(receive(), self.timeout)
             except TimeoutError:
-                raise RequestTimeout(f"the request body paused for more than {self.timeout:g} s") from None
+                raise RequestTimeout(
+                    f"the request body paused for more than {self.timeout:g} s", headers=_CLOSE
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge(too_large)
+                    raise BodyTooLarge(too_large, headers=_CLOSE)
                 body_done = not message.get("more_body", False)
             else:
                 body_done = True
