@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import math
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.errors import BadRequest, PayloadTooLarge, Unprocessable
+from service.errors import BadRequest, Unprocessable
 from service.models import Patch
 
 M = TypeVar("M", bound=BaseModel)
@@ -22,6 +25,12 @@ class JSONText(Response):
     media_type = "application/json"
 
 
+def stored_project_key(doc: str) -> str:
+    """The project key as stored, from a document the database built: what a Location
+    names, whatever spelling (case) the request used."""
+    return str(json.loads(doc)["project"])
+
+
 def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(part) for part in (where, *error["loc"])), "message": error["msg"]}
@@ -30,13 +39,67 @@ def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
 
 
 async def _raw_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    # service.guards.BodyBounds refuses a body past the limit while it arrives.
     raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    _check_numbers(raw)
     return raw
+
+
+class _InexactNumber(ValueError):
+    pass
+
+
+def _exact_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or Decimal(repr(value)) != Decimal(text):
+        raise _InexactNumber(text)
+    return value
+
+
+def _refuse_constant(text: str) -> float:
+    raise _InexactNumber(text)
+
+
+def _check_numbers(raw: bytes) -> None:
+    """422 for a number that would not be stored as sent: NaN and Infinity (JSON has
+    neither), 1e309 (infinite as a double), 0.1000000000000000055511 (more digits
+    than a double keeps). JSON columns would store null or a rounded value."""
+    try:
+        json.loads(raw, parse_float=_exact_float, parse_constant=_refuse_constant)
+    except _InexactNumber:
+        pass
+    except ValueError:
+        return  # not JSON at all: the model's parse says so
+    else:
+        return
+    where, text = _first_inexact(json.loads(raw, parse_float=_Number, parse_constant=_Number), "body")
+    raise Unprocessable(
+        "a number cannot be stored as sent",
+        errors=[{"field": where, "message": f"{text} cannot be kept as sent (send it as a string)"}],
+    )
+
+
+class _Number(str):
+    """A number's text as sent, to find where the inexact one is."""
+
+
+def _first_inexact(value: Any, where: str) -> tuple[str, str]:
+    if isinstance(value, _Number):
+        try:
+            _exact_float(value)
+        except _InexactNumber:
+            return where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _first_inexact(item, f"{where}.{key}")
+            if found[0]:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_inexact(item, f"{where}.{index}")
+            if found[0]:
+                return found
+    return "", ""
 
 
 async def read_body(request: Request, model: type[M]) -> M:
@@ -90,9 +153,6 @@ def read_query(request: Request, model: type[M]) -> M:
         return model.model_validate(dict(params))
     except ValidationError as exc:
         raise Unprocessable("the query string is invalid", errors=_field_errors(exc, "query")) from None
-
-
-MAX_BODY_BYTES = 8 * 1024 * 1024  # a bulk create of 1,000 full tasks fits well within
 
 
 def malformed_cursor() -> Unprocessable:

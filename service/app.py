@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -16,19 +17,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import mcp_server, metrics, openapi, queries
-from service.config import PoolSettings
+from service import db, guards, mcp_server, metrics, openapi, queries
+from service.config import PoolSettings, ServerSettings
 from service.database import resolve_database_url
 from service.db import Pool, create_pool
 from service.errors import (
     ApiError,
     api_error_handler,
+    escaped,
     http_error_handler,
     problem,
     unexpected_error_handler,
 )
 from service.migrations import known_migration_ids
-from service.routes import epics, planning, projects, queue, sprints, tasks, workstreams
+from service.routes import KEY_PARAMETERS, epics, planning, projects, queue, sprints, tasks, workstreams
 from service.ui import routes as ui
 
 log = logging.getLogger("worktrack.access")
@@ -70,6 +72,13 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "migrations": len(applied)})
 
 
+def _route_path(path: str) -> str:
+    """{project} -> {project:key}: see service.routes.KEY_PARAMETERS."""
+    for name in KEY_PARAMETERS:
+        path = path.replace("{" + name + "}", "{" + name + ":key}")
+    return path
+
+
 class RequestLog:
     """One log line per request (method, path, status, milliseconds), and the
     request's count and latency in the metrics, labelled by route template."""
@@ -95,15 +104,21 @@ class RequestLog:
             await self.app(scope, receive, send_and_note_status)
         finally:
             elapsed = time.perf_counter() - started
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+            # The path is decoded: a %0A in it must not start a forged log line.
+            log.info("%s %s %d %.1fms", scope["method"], escaped(scope["path"]), status, elapsed * 1000)
             # The router notes the endpoint it chose in the scope; no match is "unmatched".
             route = self.templates.get(scope.get("endpoint"), "unmatched")
             metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
             metrics.LATENCY.labels(scope["method"], route).observe(elapsed)
 
 
-def create_app(database_url: str | None = None, pool_settings: PoolSettings | None = None) -> Starlette:
+def create_app(
+    database_url: str | None = None,
+    pool_settings: PoolSettings | None = None,
+    server_settings: ServerSettings | None = None,
+) -> Starlette:
     """The application; the database is resolved now, the pool opened by the lifespan."""
+    server = server_settings or ServerSettings.from_env()
     url = database_url or resolve_database_url()[0]
     pool = create_pool(url, pool_settings or PoolSettings.from_env())
     # /mcp: the MCP tools over streamable HTTP. Stateless, with JSON answers: each
@@ -126,6 +141,9 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
             async with mcp.session_manager.run():
                 yield
         finally:
+            # Past the shutdown grace uvicorn cancels the requests still running; their
+            # statements are being cancelled in the server: let that finish first.
+            await db.settle(timeout=5)
             await pool.close()
 
     endpoints = [
@@ -142,14 +160,25 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(document)
 
+    writers = db.WriterGate(pool)
+    api_guards = guards.json_api(server.allowed_hosts, writers)
+    ui_guards = [Middleware(guards.HostCheck, allowed=server.allowed_hosts)]
+    # Probes and scrapers reach these by whatever address they have: no Host check.
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/metrics", metrics.metrics, methods=["GET"]),
-        *(Route(e.path, e.handler, methods=[e.method]) for e in endpoints),
-        *ui.PAGES,  # the web UI and /docs: HTML, so not in the OpenAPI document
-        *mcp_routes,
+        Route("/openapi.json", openapi_json, methods=["GET"], middleware=api_guards),
+        *(
+            Route(_route_path(e.path), e.handler, methods=[e.method], middleware=api_guards)
+            for e in endpoints
+        ),
+        # The web UI and /docs: HTML, so not in the OpenAPI document; Host-checked like the API.
+        *(
+            Route(page.path, page.endpoint, methods=["GET"], include_in_schema=False, middleware=ui_guards)
+            for page in ui.PAGES
+        ),
+        *mcp_routes,  # /mcp checks its Host itself (WORKTRACK_MCP_ALLOWED_HOSTS)
     ]
     templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
     app = Starlette(
@@ -157,7 +186,12 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
             *routes,
             ui.STATIC,
         ],
-        middleware=[Middleware(RequestLog, templates=templates)],
+        middleware=[
+            Middleware(RequestLog, templates=templates),
+            Middleware(guards.CancelledAnswers),
+            Middleware(guards.SecurityHeaders),
+            Middleware(guards.BodyBounds, max_bytes=server.max_body_bytes, timeout=server.body_timeout),
+        ],
         exception_handlers={
             ApiError: api_error_handler,
             HTTPException: http_error_handler,
@@ -166,5 +200,8 @@ def create_app(database_url: str | None = None, pool_settings: PoolSettings | No
         lifespan=lifespan,
     )
     app.state.pool = pool
+    app.state.writers = writers
+    app.state.settings = server
+    app.state.exports = asyncio.Semaphore(server.max_exports)
     app.state.known_migrations = known_migration_ids()
     return app

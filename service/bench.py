@@ -296,7 +296,7 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
         await series(
             f"export of a {EXPORT_TASKS:,}-task project",
             "-",
-            lambda i: projects.export(conn, project="EXPORT"),
+            lambda i: projects.export_text(conn, project="EXPORT"),
             n=5,
         )
         _progress(f"run {SPRINTS_RUN} sprints of {SPRINT_TASKS:,} tasks through start and close")

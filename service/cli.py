@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import math
 import os
 import signal
 import sys
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from service import database, migrations
+from service import config, database, migrations
 from service.config import ConfigError
 from service.database import DatabaseUnavailable
 from service.migrations import MigrationFailed
@@ -39,6 +40,13 @@ def _say(message: str, quiet: bool = False) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service import protocol
+
+    # Every setting is read here, once: a bad one ends in one line and a non-zero exit
+    # before any worker starts (workers that fail at import are restarted for ever).
+    os.environ["WORKTRACK_LISTEN_HOST"] = args.host
+    config.check_all()
+    server = config.ServerSettings.from_env()
     url, source = database.resolve_database_url()
     if args.migrate:
         _init_db(url)
@@ -57,7 +65,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # SystemExit lets atexit stop the embedded PostgreSQL this process started.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     has_uvloop = importlib.util.find_spec("uvloop") is not None
-    has_httptools = importlib.util.find_spec("httptools") is not None
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -67,7 +74,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # uvloop also sets TCP_NODELAY on accepted sockets; without it keep-alive
         # responses can wait ~40 ms on delayed ACKs when running several workers.
         loop="uvloop" if has_uvloop else "auto",
-        http="httptools" if has_httptools else "auto",
+        # httptools with a bound on the header size and the time headers take to arrive
+        http=protocol.http_protocol(),
+        h11_max_incomplete_event_size=server.max_header_bytes,  # when httptools is missing
+        limit_concurrency=server.max_connections,
+        timeout_graceful_shutdown=math.ceil(server.shutdown_grace),
         access_log=False,  # service.app.RequestLog writes one line per request
         log_level=args.log_level,
     )
@@ -190,6 +201,12 @@ def _positive_count(text: str) -> int:
     return value
 
 
+def maintain_actions() -> list[str]:
+    from service.maintain import ACTIONS
+
+    return list(ACTIONS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="worktrack",
@@ -261,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=cmd_stats)
 
     maintain = sub.add_parser("maintain", help="upkeep that is safe while the API serves")
-    maintain.add_argument("action", choices=["analyze", "vacuum", "reclaim-leases", "reindex-invalid"])
+    maintain.add_argument("action", choices=maintain_actions())
     maintain.set_defaults(func=cmd_maintain)
 
     # Listed for --help; main() hands `bench` and its own options to service.bench.

@@ -108,8 +108,10 @@ def create_database_if_missing(url: str) -> bool:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
             return True
-    except psycopg.errors.DuplicateDatabase:
-        return False  # created meanwhile by another process
+    except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+        # Created meanwhile by another process: a CREATE DATABASE that loses the race
+        # after the catalog check fails on pg_database's unique index instead.
+        return False
     except psycopg.Error as exc:
         raise DatabaseUnavailable(
             f"cannot create database {dbname!r} on {redact(admin)}: {first_line(exc)}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -30,6 +31,9 @@ def create_pool(url: str, settings: PoolSettings) -> Pool:
         [
             # A runaway statement is cancelled instead of holding its connection.
             f"-c statement_timeout={settings.statement_timeout_ms}",
+            # A row lock held elsewhere (a DBA's open transaction) costs a request this
+            # long, not a statement timeout, so waiting writes cannot fill the pool.
+            f"-c lock_timeout={settings.lock_timeout_ms}",
             "-c TimeZone=UTC",
             # The actor task history records for API writes that name nobody.
             "-c worktrack.actor=api",
@@ -59,7 +63,7 @@ async def run(pool: Pool, operation: Callable[[AsyncConnection[tuple[Any, ...]]]
             asked = time.perf_counter()
             async with pool.connection() as conn:
                 POOL_ACQUIRE.observe(time.perf_counter() - asked)
-                return await operation(conn)
+                return await _tracked(operation(conn))
         except (errors.SerializationFailure, errors.DeadlockDetected) as exc:
             if attempt == RETRIES:
                 log.warning("giving up after %d attempts: %s", attempt, exc)
@@ -70,6 +74,95 @@ async def run(pool: Pool, operation: Callable[[AsyncConnection[tuple[Any, ...]]]
         except psycopg.Error as exc:
             raise translate(exc) from None
     raise AssertionError("unreachable")
+
+
+class WriterGate:
+    """The pool as writes see it: at most max_size - 1 connections at once, so one
+    stays for reads however many writes wait on a locked row (each for at most
+    lock_timeout). Used like the pool: `async with gate.connection() as conn`."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.gate = asyncio.Semaphore(max(1, pool.max_size - 1))
+
+    @asynccontextmanager
+    async def connection(
+        self, timeout: float | None = None
+    ) -> AsyncIterator[AsyncConnection[tuple[Any, ...]]]:
+        try:
+            async with asyncio.timeout(timeout if timeout is not None else self.pool.timeout):
+                await self.gate.acquire()
+        except TimeoutError:
+            raise PoolTimeout("no connection for writes became free in time") from None
+        try:
+            async with self.pool.connection(timeout) as conn:
+                yield conn
+        finally:
+            self.gate.release()
+
+
+# Requests now running a database operation. A request cancelled at shutdown has
+# psycopg cancel its statement in the server (a write blocked on a lock must not
+# commit once the lock goes); `settle` lets those cancellations finish before the
+# event loop stops, which would interrupt them and leave the statement running.
+_running: set[asyncio.Task[Any]] = set()
+
+
+async def _tracked(operation: Awaitable[T]) -> T:
+    task = asyncio.current_task()
+    if task is None:  # pragma: no cover - always inside a task under uvicorn
+        return await operation
+    _running.add(task)
+    try:
+        return await operation
+    finally:
+        _running.discard(task)
+
+
+async def settle(timeout: float) -> None:
+    """Wait (at most `timeout` seconds) for requests still inside a database operation."""
+    others = {task for task in _running if task is not asyncio.current_task()}
+    if others:
+        await asyncio.wait(others, timeout=timeout)
+
+
+async def stream(
+    pool: Pool,
+    pieces: Callable[[AsyncConnection[tuple[Any, ...]]], AsyncGenerator[str | None]],
+) -> AsyncGenerator[str] | None:
+    """A long answer read in pieces on a connection of its own: None when the first
+    piece is None (nothing to send), else every piece. Errors before the first piece
+    become API errors; later ones end the stream, so the client sees it cut short."""
+
+    async def produce() -> AsyncGenerator[str | None]:
+        async with pool.connection() as conn:
+            async for piece in pieces(conn):
+                yield piece
+
+    produced = produce()
+    try:
+        first = await anext(produced)
+    except PoolTimeout:
+        raise ServiceUnavailable("no database connection became free in time") from None
+    except psycopg.Error as exc:
+        raise translate(exc) from None
+    if first is None:
+        await produced.aclose()
+        return None
+
+    async def rest() -> AsyncGenerator[str]:
+        try:
+            yield first
+            async for piece in produced:
+                assert piece is not None
+                yield piece
+        except psycopg.Error as exc:
+            log.warning("a streamed answer was cut short: %s", exc)
+            raise
+        finally:
+            await produced.aclose()
+
+    return rest()
 
 
 async def fetch_value(
@@ -233,6 +326,8 @@ def translate(exc: psycopg.Error) -> ApiError:
         reason = exc.diag.message_primary or str(exc).splitlines()[0]
         log.info("data refused by the database: %s", reason)
         return Unprocessable(f"a value cannot be stored: {reason}")
+    if isinstance(exc, errors.LockNotAvailable):
+        return ServiceUnavailable("a row it needs is locked by another transaction; try again")
     if isinstance(exc, errors.QueryCanceled):
         return ServiceUnavailable("the database did not answer in time")
     if isinstance(exc, psycopg.OperationalError):

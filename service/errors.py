@@ -8,6 +8,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 log = logging.getLogger("worktrack.errors")
 
@@ -43,6 +44,10 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     status, title = 409, "Conflict"
+
+
+class PreconditionFailed(ApiError):
+    status, title = 412, "Precondition Failed"
 
 
 class PayloadTooLarge(ApiError):
@@ -83,16 +88,34 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 and 405, as problem+json."""
     assert isinstance(exc, HTTPException)
     titles = {404: "Not Found", 405: "Method Not Allowed"}
+    path = request.url.path
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # every method the path has, not only one route's
+        methods = {
+            method
+            for route in request.app.router.routes
+            if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE
+            for method in route.methods
+        }
+        headers["Allow"] = ", ".join(sorted(methods))
     detail = {
-        404: f"no route matches {request.url.path}",
-        405: f"{request.method} is not allowed on {request.url.path}",
+        404: f"no route matches {escaped(path)}" + _what_is_wrong_with(path),
+        405: f"{request.method} is not allowed on {escaped(path)}",
     }.get(exc.status_code, str(exc.detail))
-    return problem(
-        exc.status_code,
-        titles.get(exc.status_code, "Error"),
-        detail,
-        headers=dict(exc.headers or {}),
-    )
+    return problem(exc.status_code, titles.get(exc.status_code, "Error"), detail, headers=headers)
+
+
+def escaped(text: str) -> str:
+    """Control characters, backslashes and non-ASCII as escapes: one field, one line."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _what_is_wrong_with(path: str) -> str:
+    if any(ch < " " or ch == "\x7f" for ch in path):
+        return ": the path holds a control character"
+    if not path.isascii():
+        return ": keys in a path are ASCII letters, digits, '-' and '_'"
+    return ""
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:

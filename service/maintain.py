@@ -3,7 +3,8 @@
 - analyze: ANALYZE each worktrack table (fresh planner statistics);
 - vacuum: VACUUM (ANALYZE) each table, with a progress bar;
 - reclaim-leases: return expired leases to pending now, with history rows;
-- reindex-invalid: REINDEX INDEX CONCURRENTLY each INVALID index.
+- reindex-invalid: REINDEX INDEX CONCURRENTLY each INVALID index;
+- purge-idempotency-keys: delete Idempotency-Key answers older than 24 hours.
 
 None of these blocks reads or writes: ANALYZE and VACUUM take SHARE UPDATE
 EXCLUSIVE, and REINDEX CONCURRENTLY builds beside the old index. Each runs on one
@@ -27,7 +28,7 @@ from service.database import DatabaseUnavailable, first_line, redact
 from service.queries import queue
 
 _Q = queries.load("maintenance")
-ACTIONS = ("analyze", "vacuum", "reclaim-leases", "reindex-invalid")
+ACTIONS = ("analyze", "vacuum", "reclaim-leases", "reindex-invalid", "purge-idempotency-keys")
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:
@@ -101,12 +102,20 @@ def reindex_invalid(url: str) -> list[str]:
         return done or ["no index is INVALID"]
 
 
+def purge_idempotency_keys(url: str) -> list[str]:
+    from service import idempotency
+
+    with _connect(url) as conn:
+        return [f"deleted {idempotency.purge(conn)} idempotency key(s) older than 24 hours"]
+
+
 def run(url: str, action: str) -> int:
     steps = {
         "analyze": analyze,
         "vacuum": vacuum,
         "reclaim-leases": reclaim_leases,
         "reindex-invalid": reindex_invalid,
+        "purge-idempotency-keys": purge_idempotency_keys,
     }[action]
     for line in steps(url):
         print(line)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 Status = Literal["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
@@ -21,7 +22,21 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Artifact = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Priority = Annotated[int, Field(ge=1, le=10)]
 RowId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
-StoryPoints = Annotated[float, Field(ge=0, le=9999.99, allow_inf_nan=False)]
+
+# The columns are numeric(p,2): a third decimal would be rounded away silently.
+StoryPoints = Annotated[float, Field(ge=0, le=9999.99, allow_inf_nan=False, multiple_of=0.01)]
+
+
+def _iso_8601_only(value: Any) -> Any:
+    """A query's date-time is ISO 8601 text: pydantic would also take 0.5 as seconds
+    since 1970, which the OpenAPI document (format: date-time) does not allow."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+    return value
+
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+Instant = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 LeaseSeconds = Annotated[int, Field(ge=1, le=86_400)]
 Metadata = dict[str, Any]
 LinkKind = Literal["related", "discovered_from"]
@@ -188,7 +203,7 @@ class AllTasksListQuery(TaskListQuery):
 
 
 class HistoryQuery(PageQuery):
-    since: datetime | None = None
+    since: Instant | None = None
 
 
 class NextQuery(Query):
@@ -296,9 +311,9 @@ class Problem(BaseModel):
 # --- the sprint side ----------------------------------------------------------------
 
 SprintState = Literal["future", "active", "closed"]
-Points = Annotated[float, Field(ge=0, le=99_999_999.99, allow_inf_nan=False)]
+Points = Annotated[float, Field(ge=0, le=99_999_999.99, allow_inf_nan=False, multiple_of=0.01)]
 Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, multiple_of=0.01)]
 JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
 # An IANA name; the database checks it against pg_timezone_names.
@@ -426,7 +441,11 @@ class MetricCreate(Body):
     completion_percent: Percent | None = None
     velocity: Points | None = None
     burndown_rate: (
-        Annotated[float, Field(ge=-99_999_999.99, le=99_999_999.99, allow_inf_nan=False)] | None
+        Annotated[
+            float,
+            Field(ge=-99_999_999.99, le=99_999_999.99, allow_inf_nan=False, multiple_of=0.01),
+        ]
+        | None
     ) = None
     scope_added_points: Points = 0
     scope_removed_points: Points = 0

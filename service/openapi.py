@@ -7,18 +7,43 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from service.models import Problem
-from service.routes import Endpoint
+from service.models import Patch, Problem
+from service.routes import KEY_PARAMETERS, Endpoint, KeyConvertor
 
 _REF = "#/components/schemas/{model}"
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _COMMON_ERRORS = {
     "400": "the body is not JSON",
     "404": "a named row does not exist",
+    "408": "the body stopped coming",
     "413": "the body is too large",
+    "415": "the body is not application/json",
     "422": "invalid input, with the fields at fault",
-    "503": "the database is unavailable or timed out (see Retry-After)",
+    "503": "the database is unavailable, timed out, or a row is locked (see Retry-After)",
 }
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "retries with the same key and request within 24 h get the first answer again",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "the ETag the change is based on; 412 if the resource changed since",
+    "schema": {"type": "string"},
+}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "an ETag the client holds; 304 if it is still current",
+    "schema": {"type": "string"},
+}
+# Routes whose single document If-Match guards (service.routes.if_match)
+_GUARDED = ("patch_", "delete_project", "delete_epic", "delete_feature", "delete_task", "change_status")
 _FREE_OBJECTS: dict[str, dict[str, Any]] = {
     "row": {"type": "object", "description": "the row, its columns as fields", "required": ["id"]},
     "report": {
@@ -60,9 +85,20 @@ class _Components:
     def ref(self, model: type[BaseModel]) -> dict[str, str]:
         if model.__name__ not in self.schemas:
             schema = model.model_json_schema(ref_template=_REF, mode="serialization")
+            if issubclass(model, Patch):  # may be left out, but null is refused
+                for name in model.NOT_NULL & set(schema["properties"]):
+                    _not_null(schema["properties"][name])
             self.schemas.update(schema.pop("$defs", {}))
             self.schemas[model.__name__] = schema
         return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _not_null(prop: dict[str, Any]) -> None:
+    options = [option for option in prop.pop("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:
+        prop.update(options[0])
+    elif options:
+        prop["anyOf"] = options
 
 
 def _response_schema(components: _Components, shape: Any) -> dict[str, Any] | None:
@@ -91,6 +127,8 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
             "required": True,
             "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
             if convertor == "int"
+            else {"type": "string", "pattern": f"^{KeyConvertor.regex}$"}
+            if name in KEY_PARAMETERS
             else {"type": "string", "minLength": 1},
         }
         for name, convertor in re.findall(r"{(\w+)(?::(\w+))?}", endpoint.path)
@@ -109,6 +147,14 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
                     "description": schema["properties"][name].get("description", ""),
                 }
             )
+    name = endpoint.handler.__name__
+    if endpoint.method == "POST":
+        parameters.append(_IDEMPOTENCY_KEY)
+    guarded = name.startswith(_GUARDED) and "{project}" in endpoint.path
+    if guarded:
+        parameters.append(_IF_MATCH)
+    if endpoint.method == "GET":
+        parameters.append(_IF_NONE_MATCH)
     operation: dict[str, Any] = {
         "operationId": endpoint.handler.__name__,
         "summary": endpoint.summary,
@@ -130,6 +176,10 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
         operation["responses"][str(status)] = response
     for code, description in _COMMON_ERRORS.items():
         operation["responses"].setdefault(code, {"description": description, "content": _PROBLEM})
+    if endpoint.method == "GET":
+        operation["responses"]["304"] = {"description": "If-None-Match names the current ETag"}
+    if guarded:
+        operation["responses"]["412"] = {"description": "If-Match names an old ETag", "content": _PROBLEM}
     return operation
 
 

@@ -644,6 +644,20 @@ ALTER TABLE public.features ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.idempotency_keys (
+    caller text NOT NULL,
+    key text NOT NULL,
+    request_hash bytea NOT NULL,
+    status smallint NOT NULL,
+    headers jsonb DEFAULT '{}'::jsonb NOT NULL,
+    body bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_idempotency_keys_headers_object CHECK ((jsonb_typeof(headers) = 'object'::text)),
+    CONSTRAINT chk_idempotency_keys_key_length CHECK (((length(key) >= 1) AND (length(key) <= 255))),
+    CONSTRAINT chk_idempotency_keys_request_hash_length CHECK ((length(request_hash) = 32)),
+    CONSTRAINT chk_idempotency_keys_status_success CHECK (((status >= 200) AND (status <= 299)))
+);
+
 CREATE TABLE public.project_sprint_associations (
     id bigint NOT NULL,
     sprint_id bigint NOT NULL,
@@ -950,6 +964,9 @@ ALTER TABLE ONLY public.epics
 ALTER TABLE ONLY public.features
     ADD CONSTRAINT features_pkey PRIMARY KEY (project_id, id);
 
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT pk_idempotency_keys PRIMARY KEY (caller, key);
+
 ALTER TABLE ONLY public.project_sprint_associations
     ADD CONSTRAINT project_sprint_associations_pkey PRIMARY KEY (id);
 
@@ -1023,6 +1040,8 @@ ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
 CREATE INDEX idx_features_project_epic ON public.features USING btree (project_id, epic_id);
+
+CREATE INDEX idx_idempotency_keys_created_at ON public.idempotency_keys USING btree (created_at);
 
 CREATE INDEX idx_project_sprint_associations_workstream ON public.project_sprint_associations USING btree (workstream_id);
 

@@ -171,7 +171,9 @@ TEST_POOL = PoolSettings(
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
     """The ASGI app on this test's database; the lifespan runs (pool opened and closed)."""
-    with TestClient(create_app(db_url, TEST_POOL), raise_server_exceptions=False) as test_client:
+    app = create_app(db_url, TEST_POOL)
+    # A loopback Host name: the API answers only the names it is served under.
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -31,7 +31,7 @@ def test_readyz_is_ready_on_a_migrated_database(client: TestClient) -> None:
 
 
 def test_readyz_names_pending_migrations(empty_db_url: str) -> None:
-    with TestClient(create_app(empty_db_url, TEST_POOL)) as client:
+    with TestClient(create_app(empty_db_url, TEST_POOL), base_url="http://localhost") as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM
@@ -54,7 +54,7 @@ def test_readyz_names_a_migration_this_build_does_not_know(client: TestClient, d
 
 def test_readyz_is_unavailable_when_the_database_does_not_answer(pg_server: str) -> None:
     unreachable = "host=127.0.0.1 port=1 dbname=nothing user=nobody connect_timeout=1"
-    with TestClient(create_app(unreachable, TEST_POOL)) as client:
+    with TestClient(create_app(unreachable, TEST_POOL), base_url="http://localhost") as client:
         assert client.get("/healthz").status_code == 200
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -88,7 +88,7 @@ def test_an_unexpected_error_is_a_500_without_a_traceback(db_url: str) -> None:
 
     app = create_app(db_url, TEST_POOL)
     app.router.routes.append(Route("/broken", broken))
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
         response = client.get("/broken")
     assert response.status_code == 500
     assert response.headers["content-type"] == PROBLEM
@@ -109,7 +109,7 @@ def test_each_request_is_logged_in_one_line(client: TestClient, caplog: pytest.L
 def test_the_pool_is_opened_by_the_lifespan_and_closed_after(db_url: str) -> None:
     app = create_app(db_url, TEST_POOL)
     pool = app.state.pool
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         assert client.get("/readyz").status_code == 200
         assert not pool.closed
     assert pool.closed

@@ -55,7 +55,8 @@ def test_api_starts_after_both_and_points_at_the_same_database() -> None:
         env["POSTGRES_PASSWORD"],
         env["POSTGRES_DB"],
     )
-    assert api["ports"] == ["8000:8000"]
+    # published on the loopback address unless the user says otherwise
+    assert api["ports"] == ["${WORKTRACK_PUBLISH:-127.0.0.1}:8000:8000"]
 
 
 def test_the_image_ships_what_the_migrate_job_needs() -> None:

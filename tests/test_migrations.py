@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = ROOT / "sql" / "schema.sql"
 
 WORKTRACK_TABLES = {
+    "idempotency_keys",
     "projects",
     "users",
     "epics",

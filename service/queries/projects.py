@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
 from service import queries
@@ -13,13 +14,7 @@ from service.db import fetch_text, fetch_value
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("projects")
 _INSERT, _GET, _EXISTS = _Q["project_insert"], _Q["project_get"], _Q["project_exists"]
-_LIST, _UPDATE, _DELETE, _EXPORT = (
-    _Q["project_list"],
-    _Q["project_update"],
-    _Q["project_delete"],
-    _Q["project_export"],
-)
-_SET_LOCAL_TIMEOUT = _Q["set_local_statement_timeout"]
+_LIST, _UPDATE, _DELETE = _Q["project_list"], _Q["project_update"], _Q["project_delete"]
 
 
 async def insert(
@@ -70,10 +65,44 @@ async def delete(conn: Conn, *, project: str) -> bool:
     return await fetch_value(conn, _DELETE, project=project) is not None
 
 
-EXPORT_TIMEOUT = "60s"  # a whole project takes longer than the per-statement default
+EXPORT_BATCH = 500  # rows fetched from the cursor at a time: memory stays flat
+_EXPORT_LOCK, _EXPORT_HEAD = _Q["project_export_lock"], _Q["project_export_head"]
+_EXPORT_BOUNDS = _Q["set_local_export_bounds"]
+_EXPORT_SECTIONS = [
+    (name, _Q[f"project_export_{name}"]) for name in ("epics", "features", "tasks", "dependencies", "history")
+]
+_SNAPSHOT = sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
-async def export(conn: Conn, *, project: str) -> str | None:
+async def export(conn: Conn, *, project: str, timeout_ms: int) -> AsyncGenerator[str | None]:
+    """The whole project as one JSON document, in pieces as the rows come: None first
+    when there is no such project. One snapshot, so the pieces agree with each other.
+
+    The caller iterates it to the end or closes it; the transaction lasts as long.
+    """
     async with conn.transaction():
-        await conn.execute(_SET_LOCAL_TIMEOUT, {"timeout": EXPORT_TIMEOUT})
-        return await fetch_text(conn, _EXPORT, project=project)
+        await conn.execute(_SNAPSHOT)
+        await conn.execute(_EXPORT_BOUNDS, {"timeout": f"{timeout_ms}ms"})
+        await conn.execute(_EXPORT_LOCK)
+        head = await (await conn.execute(_EXPORT_HEAD, {"project": project})).fetchone()
+        if head is None:
+            yield None
+            return
+        project_id, project_doc, exported_at = head
+        yield '{"project":' + project_doc
+        for name, query in _EXPORT_SECTIONS:
+            yield f',"{name}":['
+            separator = ""
+            async with conn.cursor(name=f"export_{name}") as cursor:
+                await cursor.execute(query, {"project_id": project_id})
+                while rows := await cursor.fetchmany(EXPORT_BATCH):
+                    yield separator + ",".join(row[0] for row in rows)
+                    separator = ","
+            yield "]"
+        yield f',"exported_at":{exported_at}}}'
+
+
+async def export_text(conn: Conn, *, project: str, timeout_ms: int = 60_000) -> str | None:
+    """The whole export as one string (for measuring; the API streams it)."""
+    pieces = [piece async for piece in export(conn, project=project, timeout_ms=timeout_ms)]
+    return None if pieces == [None] else "".join(str(piece) for piece in pieces)

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids, read_body, read_query
+from service.api import JSONText, cursor_ids, read_body, read_query, stored_project_key
 from service.models import (
     Epic,
     EpicCreate,
@@ -18,7 +18,7 @@ from service.models import (
     PageQuery,
 )
 from service.queries import epics, features
-from service.routes import Endpoint, pool
+from service.routes import Endpoint, if_match, pool
 from service.routes.projects import missing_in_project, project_not_found
 
 
@@ -28,7 +28,8 @@ async def create_epic(request: Request) -> Response:
     doc = await db.run(pool(request), lambda conn: epics.insert(conn, project=project, **body.model_dump()))
     if doc is None:
         raise project_not_found(project)
-    return JSONText(doc, status_code=201, headers={"Location": f"/projects/{project}/epics/{body.key}"})
+    location = f"/projects/{stored_project_key(doc)}/epics/{body.key}"
+    return JSONText(doc, status_code=201, headers={"Location": location})
 
 
 async def list_epics(request: Request) -> Response:
@@ -54,7 +55,14 @@ async def get_epic(request: Request) -> Response:
 async def patch_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     patch = (await read_body(request, EpicPatch)).model_dump(mode="json", exclude_unset=True)
-    doc = await db.run(pool(request), lambda conn: epics.update(conn, project=project, key=key, patch=patch))
+    doc = await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: epics.get(conn, project=project, key=key),
+            lambda conn: epics.update(conn, project=project, key=key, patch=patch),
+        ),
+    )
     if doc is None:
         raise await missing_in_project(request, project, f"epic {key!r}")
     return JSONText(doc)
@@ -62,7 +70,14 @@ async def patch_epic(request: Request) -> Response:
 
 async def delete_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(pool(request), lambda conn: epics.delete(conn, project=project, key=key)):
+    if not await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: epics.get(conn, project=project, key=key),
+            lambda conn: epics.delete(conn, project=project, key=key),
+        ),
+    ):
         raise await missing_in_project(request, project, f"epic {key!r}")
     return Response(status_code=204)
 
@@ -75,7 +90,8 @@ async def create_feature(request: Request) -> Response:
     )
     if doc is None:
         raise await missing_in_project(request, project, f"epic {body.epic!r}")
-    return JSONText(doc, status_code=201, headers={"Location": f"/projects/{project}/features/{body.key}"})
+    location = f"/projects/{stored_project_key(doc)}/features/{body.key}"
+    return JSONText(doc, status_code=201, headers={"Location": location})
 
 
 async def list_features(request: Request) -> Response:
@@ -105,7 +121,12 @@ async def patch_feature(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     patch = (await read_body(request, FeaturePatch)).model_dump(mode="json", exclude_unset=True)
     doc = await db.run(
-        pool(request), lambda conn: features.update(conn, project=project, key=key, patch=patch)
+        pool(request),
+        if_match(
+            request,
+            lambda conn: features.get(conn, project=project, key=key),
+            lambda conn: features.update(conn, project=project, key=key, patch=patch),
+        ),
     )
     if doc is None:
         raise await missing_in_project(request, project, f"feature {key!r}")
@@ -114,7 +135,14 @@ async def patch_feature(request: Request) -> Response:
 
 async def delete_feature(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(pool(request), lambda conn: features.delete(conn, project=project, key=key)):
+    if not await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: features.get(conn, project=project, key=key),
+            lambda conn: features.delete(conn, project=project, key=key),
+        ),
+    ):
         raise await missing_in_project(request, project, f"feature {key!r}")
     return Response(status_code=204)
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from service import db
 from service.api import JSONText, cursor_ids, read_body, read_query
-from service.errors import NotFound
+from service.errors import NotFound, ServiceUnavailable
 from service.models import Project, ProjectCreate, ProjectListQuery, ProjectPatch
 from service.queries import projects
-from service.routes import Endpoint, pool
+from service.routes import Endpoint, if_match, pool
 
 
 def project_not_found(project: str) -> NotFound:
@@ -56,7 +59,14 @@ async def get_project(request: Request) -> Response:
 async def patch_project(request: Request) -> Response:
     project = request.path_params["project"]
     patch = (await read_body(request, ProjectPatch)).model_dump(mode="json", exclude_unset=True)
-    doc = await db.run(pool(request), lambda conn: projects.update(conn, project=project, patch=patch))
+    doc = await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: projects.get(conn, project=project),
+            lambda conn: projects.update(conn, project=project, patch=patch),
+        ),
+    )
     if doc is None:
         raise project_not_found(project)
     return JSONText(doc)
@@ -64,17 +74,47 @@ async def patch_project(request: Request) -> Response:
 
 async def delete_project(request: Request) -> Response:
     project = request.path_params["project"]
-    if not await db.run(pool(request), lambda conn: projects.delete(conn, project=project)):
+    if not await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: projects.get(conn, project=project),
+            lambda conn: projects.delete(conn, project=project),
+        ),
+    ):
         raise project_not_found(project)
     return Response(status_code=204)
 
 
 async def export_project(request: Request) -> Response:
+    """Streamed as the rows come, so memory does not grow with the project; only a few
+    run at once (WORKTRACK_MAX_EXPORTS), so exports never hold the whole pool."""
     project = request.path_params["project"]
-    doc = await db.run(pool(request), lambda conn: projects.export(conn, project=project))
-    if doc is None:
+    settings = request.app.state.settings
+    running: asyncio.Semaphore = request.app.state.exports
+    if running.locked():
+        raise ServiceUnavailable("as many exports as allowed are running; try again", retry_after=5)
+    await running.acquire()  # released when the stream ends
+    try:
+        pieces = await db.stream(
+            pool(request),
+            lambda conn: projects.export(conn, project=project, timeout_ms=settings.export_timeout_ms),
+        )
+    except BaseException:
+        running.release()
+        raise
+    if pieces is None:
+        running.release()
         raise project_not_found(project)
-    return JSONText(doc)
+    return StreamingResponse(_released_at_end(pieces, running), media_type="application/json")
+
+
+async def _released_at_end(pieces: AsyncIterator[str], running: asyncio.Semaphore) -> AsyncIterator[str]:
+    try:
+        async for piece in pieces:
+            yield piece
+    finally:
+        running.release()
 
 
 ENDPOINTS = [

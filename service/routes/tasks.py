@@ -4,9 +4,11 @@ dependencies, delete."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +22,7 @@ from service.api import (
     read_body,
     read_body_list,
     read_query,
+    stored_project_key,
 )
 from service.errors import Conflict, NotFound, Unprocessable
 from service.models import (
@@ -34,7 +37,7 @@ from service.models import (
     TaskPatch,
 )
 from service.queries import dependencies, history, links, tasks
-from service.routes import Endpoint, pool
+from service.routes import Endpoint, if_match, pool
 from service.routes.projects import missing_in, project_not_found
 
 BULK_MAX = 1000
@@ -76,7 +79,7 @@ async def create_task(request: Request) -> Response:
     return JSONText(
         docs[1:-1],
         status_code=201,  # the one document of the array
-        headers={"Location": f"/projects/{project}/tasks/{body.key}"},
+        headers={"Location": f"/projects/{stored_project_key(docs[1:-1])}/tasks/{body.key}"},
     )
 
 
@@ -170,7 +173,14 @@ async def patch_task(request: Request) -> Response:
     for name in ("sprint", "assignee"):  # the API names them; the columns carry _id
         if name in patch:
             patch[f"{name}_id"] = patch.pop(name)
-    doc = await db.run(pool(request), lambda conn: tasks.update(conn, project=project, key=key, patch=patch))
+    doc = await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: tasks.get(conn, project=project, key=key),
+            lambda conn: tasks.update(conn, project=project, key=key, patch=patch),
+        ),
+    )
     if doc is None:
         raise await missing_task(request, project, key)
     return JSONText(doc)
@@ -178,7 +188,14 @@ async def patch_task(request: Request) -> Response:
 
 async def delete_task(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(pool(request), lambda conn: tasks.delete(conn, project=project, key=key)):
+    if not await db.run(
+        pool(request),
+        if_match(
+            request,
+            lambda conn: tasks.get(conn, project=project, key=key),
+            lambda conn: tasks.delete(conn, project=project, key=key),
+        ),
+    ):
         raise await missing_task(request, project, key)
     return Response(status_code=204)
 
@@ -186,14 +203,17 @@ async def delete_task(request: Request) -> Response:
 async def change_status(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     body = await read_body(request, StatusChange)
-    return JSONText(await set_status(pool(request), project, key, body))
+    return JSONText(await set_status(pool(request), project, key, body, request=request))
 
 
-async def set_status(pool: db.Pool, project: str, key: str, body: StatusChange) -> str:
-    """The task after the change, or the error that says why there is none."""
-    doc = await db.run(
-        pool,
-        lambda conn: tasks.set_status(
+async def set_status(
+    pool: db.Pool, project: str, key: str, body: StatusChange, *, request: Request | None = None
+) -> str:
+    """The task after the change, or the error that says why there is none; guarded by
+    the request's If-Match when there is a request (MCP calls have none)."""
+
+    def write(conn: AsyncConnection[tuple[Any, ...]]) -> Awaitable[str | None]:
+        return tasks.set_status(
             conn,
             project=project,
             key=key,
@@ -202,8 +222,12 @@ async def set_status(pool: db.Pool, project: str, key: str, body: StatusChange) 
             actor=body.actor or body.agent or "api",
             agent=body.agent,
             evidence=body.evidence,
-        ),
-    )
+        )
+
+    def read(conn: AsyncConnection[tuple[Any, ...]]) -> Awaitable[str | None]:
+        return tasks.get(conn, project=project, key=key)
+
+    doc: str | None = await db.run(pool, write if request is None else if_match(request, read, write))
     if doc is None:
         exists = await db.run(pool, lambda conn: tasks.exists(conn, project=project, key=key))
         if exists and body.agent:

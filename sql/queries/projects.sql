@@ -45,31 +45,44 @@ RETURNING project_json(p)::text;
 -- Delete a project and, by cascade, everything in it.
 DELETE FROM projects WHERE lower(key) = lower(%(project)s) RETURNING id;
 
--- name: project_export :one
--- The whole project as one JSON document: the project, its epics and features
--- with progress, every task, dependency edge and history row.
-SELECT json_build_object(
-    'project', project_json(p),
-    'epics', coalesce((SELECT json_agg(epic_json(e) ORDER BY e.id)
-                         FROM epics e WHERE e.project_id = p.id), '[]'::json),
-    'features', coalesce((SELECT json_agg(feature_json(f) ORDER BY f.id)
-                            FROM features f WHERE f.project_id = p.id), '[]'::json),
-    'tasks', coalesce((SELECT json_agg(task_json(t) ORDER BY t.id)
-                         FROM tasks t WHERE t.project_id = p.id), '[]'::json),
-    'dependencies', coalesce((SELECT json_agg(json_build_object('task', t.key, 'depends_on', o.key)
-                                              ORDER BY t.key, o.key)
-                                FROM task_dependencies d
-                                JOIN tasks t ON t.project_id = d.project_id AND t.id = d.task_id
-                                JOIN tasks o ON o.project_id = d.project_id AND o.id = d.depends_on_id
-                               WHERE d.project_id = p.id), '[]'::json),
-    'history', coalesce((SELECT json_agg(task_history_json(h, t.key) ORDER BY h.id)
-                           FROM task_history h
-                           JOIN tasks t ON t.project_id = h.project_id AND t.id = h.task_id
-                          WHERE h.project_id = p.id), '[]'::json),
-    'exported_at', now())::text
+-- name: project_export_lock :exec
+-- Wait for the tables here, before the first byte is sent: an export behind a
+-- lock then answers 503 after lock_timeout instead of a 200 cut short.
+LOCK TABLE projects, epics, features, tasks, task_dependencies, task_history IN ACCESS SHARE MODE;
+
+-- name: project_export_head :one
+-- The export's first part: the project's id, its document, and the instant of the
+-- export's snapshot. The sections follow, each streamed through a cursor.
+SELECT p.id, project_json(p)::text, to_json(now())::text
   FROM projects p
  WHERE lower(p.key) = lower(%(project)s);
 
--- name: set_local_statement_timeout :exec
--- A longer statement timeout for the rest of this transaction only.
-SELECT set_config('statement_timeout', %(timeout)s, true);
+-- name: project_export_epics :many
+SELECT epic_json(e)::text FROM epics e WHERE e.project_id = %(project_id)s ORDER BY e.id;
+
+-- name: project_export_features :many
+SELECT feature_json(f)::text FROM features f WHERE f.project_id = %(project_id)s ORDER BY f.id;
+
+-- name: project_export_tasks :many
+SELECT task_json(t)::text FROM tasks t WHERE t.project_id = %(project_id)s ORDER BY t.id;
+
+-- name: project_export_dependencies :many
+SELECT json_build_object('task', t.key, 'depends_on', o.key)::text
+  FROM task_dependencies d
+  JOIN tasks t ON t.project_id = d.project_id AND t.id = d.task_id
+  JOIN tasks o ON o.project_id = d.project_id AND o.id = d.depends_on_id
+ WHERE d.project_id = %(project_id)s
+ ORDER BY t.key, o.key;
+
+-- name: project_export_history :many
+SELECT task_history_json(h, t.key)::text
+  FROM task_history h
+  JOIN tasks t ON t.project_id = h.project_id AND t.id = h.task_id
+ WHERE h.project_id = %(project_id)s
+ ORDER BY h.id;
+
+-- name: set_local_export_bounds :exec
+-- The export's own bounds, for this transaction only: a longer statement timeout
+-- than requests get, and the same as the longest pause while the client reads.
+SELECT set_config('statement_timeout', %(timeout)s, true),
+       set_config('idle_in_transaction_session_timeout', %(timeout)s, true);
