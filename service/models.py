@@ -32,12 +32,16 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+MaxAttempts = Annotated[int, Field(ge=1, le=1000, description="claims of a task before lease expiry blocks it")]
+
+
 class ProjectCreate(Body):
     key: ProjectKey
     name: Title
     description: Text | None = None
     is_active: bool = True
     metadata: Metadata = Field(default_factory=dict)
+    max_attempts: MaxAttempts = 5
 
 
 class Patch(Body):
@@ -48,11 +52,12 @@ class Patch(Body):
 
 
 class ProjectPatch(Patch):
-    NOT_NULL = frozenset({"name", "is_active", "metadata"})
+    NOT_NULL = frozenset({"name", "is_active", "metadata", "max_attempts"})
     name: Title | None = None
     description: Text | None = None
     is_active: bool | None = None
     metadata: Metadata | None = None
+    max_attempts: MaxAttempts | None = None
 
 
 class EpicCreate(Body):
@@ -175,6 +180,9 @@ class AllTasksListQuery(TaskListQuery):
 
 class HistoryQuery(PageQuery):
     since: datetime | None = None
+    poll: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
+        default=None, description="the `poll` token of a previous answer: the changes committed since"
+    )
 
 
 class NextQuery(Query):
@@ -196,6 +204,7 @@ class Project(BaseModel):
     description: str | None
     is_active: bool
     metadata: Metadata
+    max_attempts: int
     created_at: datetime
     updated_at: datetime
 
@@ -250,6 +259,7 @@ class Task(BaseModel):
     story_points: float | None
     metadata: Metadata
     depends_on: list[str]
+    waiting_on: list[str] = Field(description="dependencies neither completed nor cancelled")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

@@ -23,7 +23,14 @@ _SET_LOCAL_TIMEOUT = _Q["set_local_statement_timeout"]
 
 
 async def insert(
-    conn: Conn, *, key: str, name: str, description: str | None, is_active: bool, metadata: dict[str, Any]
+    conn: Conn,
+    *,
+    key: str,
+    name: str,
+    description: str | None,
+    is_active: bool,
+    metadata: dict[str, Any],
+    max_attempts: int = 5,
 ) -> str:
     return str(
         await fetch_value(
@@ -34,6 +41,7 @@ async def insert(
             description=description,
             is_active=is_active,
             metadata=Jsonb(metadata),
+            max_attempts=max_attempts,
         )
     )
 

@@ -62,7 +62,9 @@ async def patch_epic(request: Request) -> Response:
 
 async def delete_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(pool(request), lambda conn: epics.delete(conn, project=project, key=key)):
+    if not await db.run(
+        pool(request), lambda conn: epics.delete(conn, project=project, key=key), deleting=True
+    ):
         raise await missing_in_project(request, project, f"epic {key!r}")
     return Response(status_code=204)
 
@@ -114,7 +116,9 @@ async def patch_feature(request: Request) -> Response:
 
 async def delete_feature(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(pool(request), lambda conn: features.delete(conn, project=project, key=key)):
+    if not await db.run(
+        pool(request), lambda conn: features.delete(conn, project=project, key=key), deleting=True
+    ):
         raise await missing_in_project(request, project, f"feature {key!r}")
     return Response(status_code=204)
 

@@ -59,7 +59,7 @@ async def patch_project(request: Request) -> Response:
 
 async def delete_project(request: Request) -> Response:
     project = request.path_params["project"]
-    if not await db.run(pool(request), lambda conn: projects.delete(conn, project=project)):
+    if not await db.run(pool(request), lambda conn: projects.delete(conn, project=project), deleting=True):
         raise project_not_found(project)
     return Response(status_code=204)
 

@@ -1,7 +1,7 @@
 -- name: project_insert :one
 -- Create a project; uq_projects_key_lower refuses a key that differs only in case.
-INSERT INTO projects AS p (key, name, description, is_active, metadata)
-VALUES (%(key)s, %(name)s, %(description)s, %(is_active)s, %(metadata)s)
+INSERT INTO projects AS p (key, name, description, is_active, metadata, max_attempts)
+VALUES (%(key)s, %(name)s, %(description)s, %(is_active)s, %(metadata)s, %(max_attempts)s)
 RETURNING project_json(p)::text;
 
 -- name: project_get :one
@@ -33,8 +33,8 @@ SELECT json_build_object(
 -- name: project_update :one
 -- A partial update: the fields present in the patch replace the row's values.
 UPDATE projects p
-   SET (name, description, is_active, metadata) =
-       (SELECT r.name, r.description, r.is_active, r.metadata
+   SET (name, description, is_active, metadata, max_attempts) =
+       (SELECT r.name, r.description, r.is_active, r.metadata, r.max_attempts
           FROM jsonb_populate_record(p, %(patch)s::jsonb) r)
  WHERE lower(p.key) = lower(%(project)s)
 RETURNING project_json(p)::text;
