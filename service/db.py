@@ -136,6 +136,7 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
     "chk_task_history_written_by_trigger": (Conflict, None, "task history is written by status changes"),
     "chk_task_dependencies_acyclic": (Conflict, None, "this dependency would close a cycle"),
     "chk_task_dependencies_not_self": (Unprocessable, None, "a task cannot depend on itself"),
+    "chk_task_dependencies_not_updated": (Conflict, None, "dependencies are added and removed, not changed"),
     "fk_tasks_feature": (NotFound, "feature", "the feature does not exist in this project"),
     "fk_tasks_assignee": (NotFound, "assignee", "no user has this id"),
     "fk_tasks_sprint": (NotFound, "sprint", "no sprint has this id"),

@@ -32,7 +32,9 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-MaxAttempts = Annotated[int, Field(ge=1, le=1000, description="claims of a task before lease expiry blocks it")]
+MaxAttempts = Annotated[
+    int, Field(ge=1, le=1000, description="claims of a task before an expiring lease blocks it")
+]
 
 
 class ProjectCreate(Body):

@@ -242,6 +242,7 @@ def crafted_sprint(client: TestClient, db_url: str) -> int:
             },
         )
     with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET worktrack.history_import = on")  # history as of the past, imported
         project_id = conn.execute("SELECT id FROM projects WHERE key = 'alpha'").fetchone()[0]  # type: ignore[index]
         for key, points, status, created, completed in [
             ("T-1", 5, "completed", "2026-11-01T00:00Z", "2026-11-03T10:00Z"),

@@ -74,7 +74,8 @@ def test_claim_and_next_read_no_task_that_is_not_ready(db_url: str) -> None:
             " FROM projects CROSS JOIN generate_series(0, 20000) g"
         )
         conn.execute(
-            "INSERT INTO tasks (project_id, key, title, priority) SELECT id, 'READY-1', 'ready', 1 FROM projects"
+            "INSERT INTO tasks (project_id, key, title, priority)"
+            " SELECT id, 'READY-1', 'ready', 1 FROM projects"
         )
         conn.execute(
             "INSERT INTO task_dependencies (project_id, task_id, depends_on_id)"
