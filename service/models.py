@@ -277,6 +277,12 @@ class HistoryItem(BaseModel):
     changed_at: datetime
 
 
+class HistoryPage(BaseModel):
+    items: list[HistoryItem]
+    next: str | None = Field(description="`after` for the next (older) page; null on polls")
+    poll: str = Field(description="`poll` for the changes committed after this answer")
+
+
 class Problem(BaseModel):
     type: str
     title: str

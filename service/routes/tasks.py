@@ -27,6 +27,7 @@ from service.models import (
     STATUSES,
     AllTasksListQuery,
     HistoryItem,
+    HistoryPage,
     HistoryQuery,
     StatusChange,
     Task,
@@ -386,7 +387,7 @@ ENDPOINTS = [
         "Recent changes across the project's tasks, newest first; with ?poll=TOKEN, oldest first, "
         "every change committed since the answer that gave the token",
         query=HistoryQuery,
-        responses={200: ("a page of changes", [HistoryItem]), 404: ("no such project", None)},
+        responses={200: ("a page of changes", HistoryPage), 404: ("no such project", None)},
     ),
     Endpoint(
         "PUT",
