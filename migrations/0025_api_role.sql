@@ -26,7 +26,11 @@ BEGIN
                          current_user;
             RETURN;
         END IF;
-        CREATE ROLE worktrack_api NOLOGIN;
+        BEGIN
+            CREATE ROLE worktrack_api NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- another database's migration created it just now
+        END;
     END IF;
     GRANT USAGE ON SCHEMA public TO worktrack_api;
     GRANT SELECT, INSERT, UPDATE, DELETE ON
