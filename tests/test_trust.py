@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -16,7 +17,7 @@ import pytest
 from psycopg import errors, sql
 from starlette.testclient import TestClient
 
-from service import queries
+from service import migrations, queries
 from service.app import create_app
 from tests.conftest import TEST_POOL
 
@@ -424,3 +425,31 @@ def test_a_bad_poll_token_is_422(client: TestClient, params: dict[str, str]) -> 
     response = client.get("/projects/P/history", params=params)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "query.poll"
+
+
+def test_a_failed_concurrent_build_in_the_form_of_0021_leaves_no_invalid_index(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    """yoyo pairs the first SET with the rollback's DROP: when the build fails, the
+    DROP of the step already done removes the INVALID leftover, so a plain re-run
+    builds the index."""
+    source = tmp_path / "migrations"
+    source.mkdir()
+    (source / "0001_table.sql").write_text(
+        "SET lock_timeout = '5s';\nCREATE TABLE t (v int);\nINSERT INTO t VALUES (1), (1);\n"
+    )
+    (source / "0001_table.rollback.sql").write_text("DROP TABLE t;\n")
+    (source / "0002_index.sql").write_text(
+        "-- depends: 0001_table\n-- transactional: false\n"
+        "SET lock_timeout = 0;\nSET statement_timeout = 0;\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_t_v ON t (v);\n"
+    )
+    (source / "0002_index.rollback.sql").write_text(
+        "SET lock_timeout = 0;\nSET statement_timeout = 0;\nDROP INDEX CONCURRENTLY IF EXISTS idx_t_v;\n"
+    )
+    with pytest.raises(migrations.MigrationFailed, match="0002_index"):
+        migrations.apply(empty_db_url, source=source)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_t_v'").fetchone() == (0,)
+        conn.execute("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t)")
+    assert migrations.apply(empty_db_url, source=source) == ["0002_index"]
