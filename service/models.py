@@ -182,7 +182,8 @@ class AllTasksListQuery(TaskListQuery):
 
 class HistoryQuery(PageQuery):
     since: datetime | None = None
-    poll: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
+    # Two snapshots, each listing the transactions running then: room for thousands.
+    poll: Annotated[str, StringConstraints(max_length=32768)] | None = Field(
         default=None, description="the `poll` token of a previous answer: the changes committed since"
     )
 
