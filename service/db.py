@@ -35,6 +35,8 @@ def create_pool(url: str, settings: PoolSettings) -> Pool:
             # long, not a statement timeout, so waiting writes cannot fill the pool.
             f"-c lock_timeout={settings.lock_timeout_ms}",
             "-c TimeZone=UTC",
+            # The dependency guards need READ COMMITTED, whatever the server's default.
+            "-c default_transaction_isolation=read\\ committed",
             # The actor task history records for API writes that name nobody.
             "-c worktrack.actor=api",
         ]
@@ -52,11 +54,18 @@ def create_pool(url: str, settings: PoolSettings) -> Pool:
     )
 
 
-async def run(pool: Pool, operation: Callable[[AsyncConnection[tuple[Any, ...]]], Awaitable[T]]) -> T:
+async def run(
+    pool: Pool,
+    operation: Callable[[AsyncConnection[tuple[Any, ...]]], Awaitable[T]],
+    *,
+    deleting: bool = False,
+) -> T:
     """Run `operation` on a pooled connection; database failures become API errors.
 
     An operation that lost a serialization race or a deadlock is retried a few
     times; statements here are single and idempotent until they commit.
+    `deleting` says the operation deletes: a foreign key it violates then keeps
+    the row from deletion (409), instead of naming a missing row (404).
     """
     for attempt in range(1, RETRIES + 1):
         try:
@@ -72,7 +81,7 @@ async def run(pool: Pool, operation: Callable[[AsyncConnection[tuple[Any, ...]]]
         except PoolTimeout:
             raise ServiceUnavailable("no database connection became free in time") from None
         except psycopg.Error as exc:
-            raise translate(exc) from None
+            raise translate(exc, deleting=deleting) from None
     raise AssertionError("unreachable")
 
 
@@ -194,16 +203,33 @@ async def fetch_row(
     return await cursor.fetchone()
 
 
-# What the client is told when a named constraint refuses a write. Constraints not
-# listed here fall back on their kind (unique 409, foreign key 404, check 422).
+# What the client is told when a named constraint refuses a write: constraints
+# (pg_constraint), unique indexes, and the rules triggers raise under a
+# constraint name (tests/test_db.py keeps this list and those names the same).
+# Constraints not listed here fall back on their kind (unique 409, foreign key
+# 404, check 422).
 CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
     "uq_projects_key_lower": (Conflict, "key", "a project with this key already exists (keys ignore case)"),
     "uq_epics_project_id_key": (Conflict, "key", "an epic with this key already exists in the project"),
     "uq_features_project_id_key": (Conflict, "key", "a feature with this key already exists in the project"),
     "uq_tasks_project_id_key": (Conflict, "key", "a task with this key already exists in the project"),
     "chk_tasks_status_transition": (Conflict, "status", "this status change is not allowed"),
+    "chk_tasks_dependents_not_started": (
+        Conflict,
+        "status",
+        "tasks that depend on this one have started",
+    ),
+    "chk_tasks_identity_unchanged": (Conflict, None, "a task's project and id never change"),
+    "chk_tasks_unfinished_dependencies_kept": (
+        Conflict,
+        None,
+        "the count of unfinished dependencies is kept by the database",
+    ),
+    "chk_task_history_append_only": (Conflict, None, "task history is append-only"),
+    "chk_task_history_written_by_trigger": (Conflict, None, "task history is written by status changes"),
     "chk_task_dependencies_acyclic": (Conflict, None, "this dependency would close a cycle"),
     "chk_task_dependencies_not_self": (Unprocessable, None, "a task cannot depend on itself"),
+    "chk_task_dependencies_not_updated": (Conflict, None, "dependencies are added and removed, not changed"),
     "fk_tasks_feature": (NotFound, "feature", "the feature does not exist in this project"),
     "chk_tasks_evidence_is_object": (Unprocessable, "evidence", "evidence must be a JSON object"),
     "chk_task_links_not_self": (Unprocessable, None, "a task cannot be linked to itself"),
@@ -252,6 +278,10 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
     ),
     "chk_tasks_sprint_not_closed": (Conflict, "sprint", "a task cannot join a closed sprint"),
     "fk_sprint_analyses_project": (NotFound, "project", "the project does not exist"),
+    "fk_sprint_analyses_sprint": (NotFound, None, "no sprint has this id"),
+    "fk_team_capacities_sprint": (NotFound, None, "no sprint has this id"),
+    "fk_sprint_queue_items_sprint": (NotFound, None, "no sprint has this id"),
+    "fk_project_sprint_associations_sprint": (NotFound, None, "no sprint has this id"),
     "fk_reports_project": (NotFound, "project", "the project does not exist"),
     "fk_reports_sprint": (NotFound, "sprint_id", "no sprint has this id"),
     "fk_reports_created_by": (NotFound, "created_by", "no user has this id"),
@@ -286,10 +316,6 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
 }
 
 
-# Rules whose own message names the row and the move ("sprint 4 cannot move from closed to active").
-_SAYS_WHICH = frozenset({"chk_tasks_status_transition", "chk_sprints_state_transition"})
-
-
 def _rule_in_words(constraint: str) -> str:
     """chk_tasks_priority_range -> 'tasks priority range'."""
     for prefix in ("chk_", "uq_", "fk_"):
@@ -297,20 +323,40 @@ def _rule_in_words(constraint: str) -> str:
     return constraint.replace("_", " ")
 
 
-def translate(exc: psycopg.Error) -> ApiError:
+# What the client is told when a foreign key keeps a row from deletion.
+DELETE_CONFLICTS = {
+    "fk_sprint_queue_items_sprint": "the sprint still has queue items",
+}
+
+# Rules whose own message says best what went wrong: it names the row and the move
+# ("sprint 4 cannot move from closed to active") or the tasks, never other row values.
+_MESSAGE_SAYS_IT = {
+    "chk_tasks_status_transition",
+    "chk_tasks_dependents_not_started",
+    "chk_sprints_state_transition",
+}
+
+
+def translate(exc: psycopg.Error, *, deleting: bool = False) -> ApiError:
     """One place that turns a database error into what the client is told.
 
-    diag.message_detail may hold row values: it is logged, never sent.
+    Decided by SQLSTATE and constraint name, never by message text (which
+    follows lc_messages). diag.message_detail may hold row values: it is
+    logged, never sent.
     """
     constraint = exc.diag.constraint_name
     if isinstance(exc, errors.RestrictViolation) or (
-        isinstance(exc, errors.ForeignKeyViolation)
-        and (exc.diag.message_primary or "").startswith("update or delete")
-    ):  # deleting a row that others still point at (PostgreSQL 18 says RESTRICT with 23001)
-        return Conflict(f"other rows still refer to it ({_rule_in_words(constraint or 'foreign key')})")
+        deleting and isinstance(exc, errors.ForeignKeyViolation)
+    ):
+        # Deleting a row that others still point at: 23001 (RESTRICT on PostgreSQL
+        # 18) or 23503 from a statement that deletes.
+        message = DELETE_CONFLICTS.get(constraint or "")
+        return Conflict(
+            message or f"other rows still refer to it ({_rule_in_words(constraint or 'foreign key')})"
+        )
     if constraint in CONSTRAINT_ERRORS:
         kind, field, message = CONSTRAINT_ERRORS[constraint]
-        if constraint in _SAYS_WHICH and exc.diag.message_primary:
+        if constraint in _MESSAGE_SAYS_IT and exc.diag.message_primary:
             message = exc.diag.message_primary  # "task T-1 cannot move from pending to completed"
         fields = [{"field": f"body.{field}", "message": message}] if field else None
         return kind(message, errors=fields)

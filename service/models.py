@@ -48,6 +48,11 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+MaxAttempts = Annotated[
+    int, Field(ge=1, le=1000, description="claims of a task before an expiring lease blocks it")
+]
+
+
 class ProjectCreate(Body):
     key: ProjectKey
     name: Title
@@ -56,6 +61,7 @@ class ProjectCreate(Body):
     metadata: Metadata = Field(default_factory=dict)
     default_lease_seconds: LeaseSeconds = 300
     max_lease_seconds: LeaseSeconds = 86_400
+    max_attempts: MaxAttempts = 5
 
 
 class Patch(Body):
@@ -66,13 +72,16 @@ class Patch(Body):
 
 
 class ProjectPatch(Patch):
-    NOT_NULL = frozenset({"name", "is_active", "metadata", "default_lease_seconds", "max_lease_seconds"})
+    NOT_NULL = frozenset(
+        {"name", "is_active", "metadata", "default_lease_seconds", "max_lease_seconds", "max_attempts"}
+    )
     name: Title | None = None
     description: Text | None = None
     is_active: bool | None = None
     metadata: Metadata | None = None
     default_lease_seconds: LeaseSeconds | None = None
     max_lease_seconds: LeaseSeconds | None = None
+    max_attempts: MaxAttempts | None = None
 
 
 class EpicCreate(Body):
@@ -204,6 +213,10 @@ class AllTasksListQuery(TaskListQuery):
 
 class HistoryQuery(PageQuery):
     since: Instant | None = None
+    # Two snapshots, each listing the transactions running then: room for thousands.
+    poll: Annotated[str, StringConstraints(max_length=32768)] | None = Field(
+        default=None, description="the `poll` token of a previous answer: the changes committed since"
+    )
 
 
 class NextQuery(Query):
@@ -227,6 +240,7 @@ class Project(BaseModel):
     metadata: Metadata
     default_lease_seconds: int
     max_lease_seconds: int
+    max_attempts: int
     created_at: datetime
     updated_at: datetime
 
@@ -284,6 +298,7 @@ class Task(BaseModel):
     evidence: Metadata | None
     related: list[str] = Field(description="tasks linked as related (never blocking)")
     discovered_from: list[str] = Field(description="tasks this one was found while working on")
+    waiting_on: list[str] = Field(description="dependencies neither completed nor cancelled")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -298,6 +313,12 @@ class HistoryItem(BaseModel):
     note: str | None
     evidence: Metadata | None
     changed_at: datetime
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryItem]
+    next: str | None = Field(description="`after` for the next (older) page; null on polls")
+    poll: str = Field(description="`poll` for the changes committed after this answer")
 
 
 class Problem(BaseModel):

@@ -39,6 +39,10 @@ def seed_demo(url: str, *, show_progress: bool = True) -> None:
     """Run every step in one transaction: the demo lands whole or not at all."""
     with psycopg.connect(url) as conn, Progress(disable=not show_progress, transient=False) as progress:
         task = progress.add_task("seeding demo data", total=len(STEPS))
+        # The demo's history of started tasks lies in the past: an import of history.
+        conn.execute("SELECT set_config('worktrack.history_import', 'on', true)")
+        # Its tasks in progress are held by the demo agent (with the usual lease).
+        conn.execute("SELECT set_config('worktrack.actor', 'demo-agent', true)")
         for name, statement in STEPS:
             progress.update(task, description=f"seeding {name}")
             conn.execute(statement)

@@ -99,8 +99,10 @@ CREATE TABLE public.projects (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     default_lease_seconds integer DEFAULT 300 NOT NULL,
     max_lease_seconds integer DEFAULT 86400 NOT NULL,
+    max_attempts integer DEFAULT 5 NOT NULL,
     CONSTRAINT chk_projects_key_format CHECK ((key ~ '^[A-Za-z][A-Za-z0-9_-]{0,99}$'::text)),
     CONSTRAINT chk_projects_lease_seconds CHECK (((default_lease_seconds >= 1) AND (default_lease_seconds <= max_lease_seconds) AND (max_lease_seconds <= 86400))),
+    CONSTRAINT chk_projects_max_attempts_range CHECK (((max_attempts >= 1) AND (max_attempts <= 1000))),
     CONSTRAINT chk_projects_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT chk_projects_name_not_blank CHECK ((btrim(name) <> ''::text))
 );
@@ -116,6 +118,7 @@ CREATE FUNCTION public.project_json(p public.projects) RETURNS json
         'metadata', p.metadata,
         'default_lease_seconds', p.default_lease_seconds,
         'max_lease_seconds', p.max_lease_seconds,
+        'max_attempts', p.max_attempts,
         'created_at', p.created_at,
         'updated_at', p.updated_at)
 $$;
@@ -317,6 +320,48 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.task_dependencies_count_unfinished() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE tasks t SET unfinished_dependencies = t.unfinished_dependencies + c.added
+          FROM (SELECT project_id, task_id, count(*) AS added FROM new_edges
+                 WHERE NOT is_satisfied GROUP BY project_id, task_id) c
+         WHERE t.project_id = c.project_id AND t.id = c.task_id;
+        WITH blockers AS (
+            UPDATE tasks b SET unfinished_dependencies = b.unfinished_dependencies
+              FROM (SELECT DISTINCT project_id, depends_on_id FROM new_edges) n
+             WHERE b.project_id = n.project_id AND b.id = n.depends_on_id
+            RETURNING b.project_id, b.id, b.status IN ('completed', 'cancelled') AS finished
+        ), changed AS (
+            SELECT n.project_id, n.task_id, n.depends_on_id, blockers.finished
+              FROM new_edges n
+              JOIN blockers ON blockers.project_id = n.project_id AND blockers.id = n.depends_on_id
+             WHERE n.is_satisfied <> blockers.finished
+        )
+        UPDATE task_dependencies d SET is_satisfied = changed.finished
+          FROM changed
+         WHERE d.project_id = changed.project_id AND d.task_id = changed.task_id
+           AND d.depends_on_id = changed.depends_on_id;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE tasks t SET unfinished_dependencies = t.unfinished_dependencies - c.removed
+          FROM (SELECT project_id, task_id, count(*) AS removed FROM old_edges
+                 WHERE NOT is_satisfied GROUP BY project_id, task_id) c
+         WHERE t.project_id = c.project_id AND t.id = c.task_id;
+    ELSE
+        UPDATE tasks t SET unfinished_dependencies = t.unfinished_dependencies + c.change
+          FROM (SELECT project_id, task_id, sum(change) AS change
+                  FROM (SELECT project_id, task_id, 1 AS change FROM new_edges WHERE NOT is_satisfied
+                        UNION ALL
+                        SELECT project_id, task_id, -1 FROM old_edges WHERE NOT is_satisfied) e
+                 GROUP BY project_id, task_id) c
+         WHERE t.project_id = c.project_id AND t.id = c.task_id AND c.change <> 0;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
 CREATE FUNCTION public.task_dependencies_refuse_cycle() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -324,10 +369,12 @@ BEGIN
     IF NEW.task_id = NEW.depends_on_id THEN
         RETURN NEW;  -- a self edge is chk_task_dependencies_not_self's to refuse
     END IF;
-    IF current_setting('transaction_isolation') = 'repeatable read' THEN
-        RAISE EXCEPTION 'add dependencies under READ COMMITTED or SERIALIZABLE'
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'add dependencies under READ COMMITTED, not %',
+                        upper(current_setting('transaction_isolation'))
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'REPEATABLE READ would check for cycles in a stale snapshot';
+                  HINT = 'the cycle check must see every edge committed before it; '
+                         'a transaction snapshot taken earlier may not';
     END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('task_dependencies', NEW.project_id));
     IF EXISTS (
@@ -349,6 +396,24 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.task_dependencies_set_satisfied() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.is_satisfied := coalesce((SELECT status IN ('completed', 'cancelled') FROM tasks
+                                       WHERE project_id = NEW.project_id AND id = NEW.depends_on_id), false);
+    ELSIF pg_trigger_depth() = 1 THEN
+        RAISE EXCEPTION 'dependencies are added and removed, not changed'
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_task_dependencies_not_updated',
+                  TABLE = 'task_dependencies',
+                  HINT = 'delete the edge and insert another';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
 CREATE TABLE public.task_history (
     id bigint NOT NULL,
     project_id bigint NOT NULL,
@@ -359,6 +424,7 @@ CREATE TABLE public.task_history (
     note text,
     changed_at timestamp with time zone DEFAULT now() NOT NULL,
     evidence jsonb,
+    transaction_id xid8,
     CONSTRAINT chk_task_history_to_status CHECK ((to_status = ANY (ARRAY['pending'::text, 'in_progress'::text, 'blocked'::text, 'in_review'::text, 'completed'::text, 'cancelled'::text])))
 )
 WITH (autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05');
@@ -388,6 +454,36 @@ BEGIN
         USING ERRCODE = 'integrity_constraint_violation',
               CONSTRAINT = 'chk_task_history_append_only',
               TABLE = 'task_history';
+END;
+$$;
+
+CREATE FUNCTION public.task_history_refuse_truncate() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'TRUNCATE % refused: task history leaves only with its task', TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation',
+              CONSTRAINT = 'chk_task_history_append_only',
+              TABLE = TG_TABLE_NAME,
+              HINT = 'DELETE the tasks (or their project) instead';
+END;
+$$;
+
+CREATE FUNCTION public.task_history_stamp() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF pg_trigger_depth() > 1 THEN
+        NEW.changed_at := now();
+    ELSIF coalesce(current_setting('worktrack.history_import', true), '') <> 'on' THEN
+        RAISE EXCEPTION 'task history is written by the tasks trigger: direct INSERT refused'
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_task_history_written_by_trigger',
+                  TABLE = 'task_history',
+                  HINT = 'change the task''s status; an import of past history sets worktrack.history_import = on';
+    END IF;
+    NEW.transaction_id := pg_current_xact_id();
+    RETURN NEW;
 END;
 $$;
 
@@ -431,10 +527,12 @@ CREATE TABLE public.tasks (
     started_at timestamp with time zone,
     completed_at timestamp with time zone,
     evidence jsonb,
+    unfinished_dependencies integer DEFAULT 0 NOT NULL,
     CONSTRAINT chk_tasks_attempts_not_negative CHECK ((attempts >= 0)),
     CONSTRAINT chk_tasks_completed_at_matches_status CHECK (((status = 'completed'::text) = (completed_at IS NOT NULL))),
     CONSTRAINT chk_tasks_evidence_is_object CHECK (((evidence IS NULL) OR (jsonb_typeof(evidence) = 'object'::text))),
     CONSTRAINT chk_tasks_expected_outputs_are_artifact_ids CHECK (((jsonb_typeof(expected_outputs) = 'array'::text) AND (NOT jsonb_path_exists(expected_outputs, '$[*]?(@.type() != "string")'::jsonpath)))),
+    CONSTRAINT chk_tasks_in_progress_is_leased CHECK (((status <> 'in_progress'::text) OR ((claimed_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
     CONSTRAINT chk_tasks_inputs_are_artifact_ids CHECK (((jsonb_typeof(inputs) = 'array'::text) AND (NOT jsonb_path_exists(inputs, '$[*]?(@.type() != "string")'::jsonpath)))),
     CONSTRAINT chk_tasks_key_format CHECK (((key ~ '^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$'::text) AND (length(key) <= 50))),
     CONSTRAINT chk_tasks_lease_held_in_progress CHECK (((lease_expires_at IS NULL) OR ((status = 'in_progress'::text) AND (claimed_by IS NOT NULL)))),
@@ -444,7 +542,7 @@ CREATE TABLE public.tasks (
     CONSTRAINT chk_tasks_story_points_not_negative CHECK ((story_points >= (0)::numeric)),
     CONSTRAINT chk_tasks_title_not_blank CHECK ((btrim(title) <> ''::text))
 )
-WITH (autovacuum_vacuum_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02');
+WITH (autovacuum_vacuum_scale_factor='0.05', autovacuum_analyze_scale_factor='0.02', fillfactor='90');
 
 CREATE FUNCTION public.task_json(t public.tasks) RETURNS json
     LANGUAGE plpgsql STABLE
@@ -482,6 +580,13 @@ BEGIN
                       FROM task_dependencies d
                       JOIN tasks other ON other.project_id = d.project_id AND other.id = d.depends_on_id
                      WHERE d.project_id = t.project_id AND d.task_id = t.id),
+                   '[]'::json),
+               -- What the task still waits for: dependencies neither completed nor cancelled.
+               'waiting_on', coalesce(
+                   (SELECT json_agg(other.key ORDER BY other.key)
+                      FROM task_dependencies d
+                      JOIN tasks other ON other.project_id = d.project_id AND other.id = d.depends_on_id
+                     WHERE d.project_id = t.project_id AND d.task_id = t.id AND NOT d.is_satisfied),
                    '[]'::json),
                'evidence', t.evidence,
                -- related links are stored in both directions: one probe of the
@@ -529,9 +634,12 @@ BEGIN
         IF NEW.status = 'completed' THEN
             NEW.completed_at := now();
         END IF;
-    ELSIF NEW.status = 'completed' THEN
-        -- An import may bring the real completion time; otherwise it is now.
-        NEW.completed_at := coalesce(NEW.completed_at, now());
+    ELSE
+        NEW.unfinished_dependencies := 0;  -- a new task has no edges yet
+        IF NEW.status = 'completed' THEN
+            -- An import may bring the real completion time; otherwise it is now.
+            NEW.completed_at := coalesce(NEW.completed_at, now());
+        END IF;
     END IF;
 
     IF NEW.status <> 'completed' THEN
@@ -539,6 +647,12 @@ BEGIN
     END IF;
     IF NEW.status = 'in_progress' THEN
         NEW.started_at := coalesce(NEW.started_at, now());
+        -- The claimant keeps the task (back from blocked, review or completed);
+        -- without one, whoever put it in progress owns it. Either way a lease.
+        NEW.claimed_by := coalesce(NEW.claimed_by,
+                                   nullif(current_setting('worktrack.actor', true), ''), session_user);
+        NEW.claimed_at := coalesce(NEW.claimed_at, now());
+        NEW.lease_expires_at := coalesce(NEW.lease_expires_at, now() + interval '5 minutes');
     ELSE
         NEW.lease_expires_at := NULL;
     END IF;
@@ -551,7 +665,8 @@ END;
 $$;
 
 CREATE FUNCTION public.tasks_record_history() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
     AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status = OLD.status THEN
@@ -569,7 +684,8 @@ END;
 $$;
 
 CREATE FUNCTION public.tasks_record_sprint_membership() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
     AS $$
 DECLARE
     actor constant text := coalesce(nullif(current_setting('worktrack.actor', true), ''), session_user);
@@ -608,6 +724,35 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.tasks_refuse_bookkeeping_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 AND NEW.unfinished_dependencies <> OLD.unfinished_dependencies THEN
+        RAISE EXCEPTION 'unfinished_dependencies of task % is kept by the database', OLD.key
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_tasks_unfinished_dependencies_kept',
+                  TABLE = 'tasks', COLUMN = 'unfinished_dependencies';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE FUNCTION public.tasks_refuse_identity_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.project_id <> OLD.project_id OR NEW.id <> OLD.id THEN
+        RAISE EXCEPTION 'task % cannot change its project or id', OLD.key
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_tasks_identity_unchanged',
+                  TABLE = 'tasks',
+                  HINT = 'create the task in the other project and delete this one';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
 CREATE FUNCTION public.tasks_take_event_time() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -623,6 +768,39 @@ BEGIN
         END IF;
     END IF;
     RETURN NEW;
+END;
+$$;
+
+CREATE FUNCTION public.tasks_update_dependents() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    finished boolean := NEW.status IN ('completed', 'cancelled');
+    started text;
+BEGIN
+    IF finished = (OLD.status IN ('completed', 'cancelled')) THEN
+        RETURN NULL;
+    END IF;
+    UPDATE task_dependencies d SET is_satisfied = finished
+     WHERE d.project_id = NEW.project_id AND d.depends_on_id = NEW.id AND d.is_satisfied <> finished;
+    IF NOT finished THEN
+        -- The flips above waited for any claim in flight on a dependent; this
+        -- statement's snapshot sees those claims committed.
+        SELECT string_agg(format('%s (%s)', t.key, t.status), ', ' ORDER BY t.key) INTO started
+          FROM task_dependencies d
+          JOIN tasks t ON t.project_id = d.project_id AND t.id = d.task_id
+         WHERE d.project_id = NEW.project_id AND d.depends_on_id = NEW.id
+           AND t.status IN ('in_progress', 'in_review', 'completed');
+    END IF;
+    IF started IS NOT NULL THEN
+        RAISE EXCEPTION 'task % cannot leave % while tasks that depend on it have started: %',
+                        NEW.key, OLD.status, started
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_tasks_dependents_not_started',
+                  TABLE = 'tasks', COLUMN = 'status',
+                  HINT = 'remove those dependencies, or move those tasks back first';
+    END IF;
+    RETURN NULL;
 END;
 $$;
 
@@ -874,6 +1052,7 @@ CREATE TABLE public.task_dependencies (
     task_id bigint NOT NULL,
     depends_on_id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    is_satisfied boolean DEFAULT false NOT NULL,
     CONSTRAINT chk_task_dependencies_not_self CHECK ((task_id <> depends_on_id))
 );
 
@@ -1085,6 +1264,8 @@ CREATE INDEX idx_task_history_project_changed_at ON public.task_history USING bt
 
 CREATE INDEX idx_task_history_project_task ON public.task_history USING btree (project_id, task_id, id);
 
+CREATE INDEX idx_task_history_project_transaction ON public.task_history USING btree (project_id, transaction_id, id) WHERE (transaction_id IS NOT NULL);
+
 CREATE INDEX idx_task_links_project_linked_task ON public.task_links USING btree (project_id, linked_task_id);
 
 CREATE INDEX idx_tasks_assignee ON public.tasks USING btree (assignee_id) WHERE (assignee_id IS NOT NULL);
@@ -1095,11 +1276,9 @@ CREATE INDEX idx_tasks_inputs ON public.tasks USING gin (inputs jsonb_path_ops);
 
 CREATE INDEX idx_tasks_project_feature ON public.tasks USING btree (project_id, feature_id) WHERE (feature_id IS NOT NULL);
 
-CREATE INDEX idx_tasks_project_lease_expires_at ON public.tasks USING btree (project_id, lease_expires_at) WHERE (lease_expires_at IS NOT NULL);
-
 CREATE INDEX idx_tasks_project_status ON public.tasks USING btree (project_id, status);
 
-CREATE INDEX idx_tasks_ready_queue ON public.tasks USING btree (project_id, priority DESC, created_at, id) WHERE (status = 'pending'::text);
+CREATE INDEX idx_tasks_ready ON public.tasks USING btree (project_id, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (unfinished_dependencies = 0));
 
 CREATE INDEX idx_tasks_ready_queue_agent_type ON public.tasks USING btree (project_id, agent_type, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (agent_type IS NOT NULL));
 
@@ -1151,19 +1330,39 @@ CREATE TRIGGER trg_sprints_timezone_known BEFORE INSERT OR UPDATE OF timezone ON
 
 CREATE TRIGGER trg_sprints_updated_at BEFORE UPDATE ON public.sprints FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
+CREATE TRIGGER trg_task_dependencies_count_deleted AFTER DELETE ON public.task_dependencies REFERENCING OLD TABLE AS old_edges FOR EACH STATEMENT EXECUTE FUNCTION public.task_dependencies_count_unfinished();
+
+CREATE TRIGGER trg_task_dependencies_count_inserted AFTER INSERT ON public.task_dependencies REFERENCING NEW TABLE AS new_edges FOR EACH STATEMENT EXECUTE FUNCTION public.task_dependencies_count_unfinished();
+
+CREATE TRIGGER trg_task_dependencies_count_updated AFTER UPDATE ON public.task_dependencies REFERENCING OLD TABLE AS old_edges NEW TABLE AS new_edges FOR EACH STATEMENT EXECUTE FUNCTION public.task_dependencies_count_unfinished();
+
 CREATE TRIGGER trg_task_dependencies_refuse_cycle BEFORE INSERT OR UPDATE ON public.task_dependencies FOR EACH ROW EXECUTE FUNCTION public.task_dependencies_refuse_cycle();
+
+CREATE TRIGGER trg_task_dependencies_set_satisfied BEFORE INSERT OR UPDATE ON public.task_dependencies FOR EACH ROW EXECUTE FUNCTION public.task_dependencies_set_satisfied();
 
 CREATE TRIGGER trg_task_history_append_only BEFORE DELETE OR UPDATE ON public.task_history FOR EACH ROW EXECUTE FUNCTION public.task_history_refuse_change();
 
 CREATE TRIGGER trg_task_history_event_time BEFORE INSERT ON public.task_history FOR EACH ROW EXECUTE FUNCTION public.task_history_take_event_time();
 
+CREATE TRIGGER trg_task_history_refuse_truncate BEFORE TRUNCATE ON public.task_history FOR EACH STATEMENT EXECUTE FUNCTION public.task_history_refuse_truncate();
+
+CREATE TRIGGER trg_task_history_stamp BEFORE INSERT ON public.task_history FOR EACH ROW EXECUTE FUNCTION public.task_history_stamp();
+
+CREATE TRIGGER trg_tasks_identity_unchanged BEFORE UPDATE OF project_id, id ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_refuse_identity_change();
+
 CREATE TRIGGER trg_tasks_record_history AFTER INSERT OR UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_record_history();
 
 CREATE TRIGGER trg_tasks_record_sprint_membership AFTER INSERT OR UPDATE OF sprint_id, story_points ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_record_sprint_membership();
 
+CREATE TRIGGER trg_tasks_refuse_truncate BEFORE TRUNCATE ON public.tasks FOR EACH STATEMENT EXECUTE FUNCTION public.task_history_refuse_truncate();
+
 CREATE TRIGGER trg_tasks_status_change BEFORE INSERT OR UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_apply_status_change();
 
 CREATE TRIGGER trg_tasks_status_event_time BEFORE UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_take_event_time();
+
+CREATE TRIGGER trg_tasks_unfinished_dependencies_kept BEFORE UPDATE OF unfinished_dependencies ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_refuse_bookkeeping_change();
+
+CREATE TRIGGER trg_tasks_update_dependents AFTER UPDATE OF status ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_update_dependents();
 
 CREATE TRIGGER trg_tasks_updated_at BEFORE UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 

@@ -38,7 +38,7 @@ def test_stats_report_sizes_indexes_ratios_connections_and_lock_waits(db_url: st
         waiter.join(timeout=10)
 
     assert {t["table"] for t in report["tables"]} >= {"tasks", "task_history", "projects", "sprints"}
-    assert any(i["index"] == "idx_tasks_ready_queue" for i in report["indexes"])
+    assert any(i["index"] == "idx_tasks_ready" for i in report["indexes"])
     assert all(isinstance(i["unused"], bool) for i in report["indexes"])
     assert report["cache_hit_ratio"]["floor_percent"] == 90.0
     assert sum(c["count"] for c in report["connections"]) >= 2

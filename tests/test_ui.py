@@ -48,7 +48,8 @@ def demo_url(pg_server: str, clones: CloneFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def ui(demo_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_url, TEST_POOL), base_url="http://localhost", raise_server_exceptions=False) as client:
+    app = create_app(demo_url, TEST_POOL)
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
         yield client
 
 

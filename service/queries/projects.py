@@ -27,6 +27,7 @@ async def insert(
     metadata: dict[str, Any],
     default_lease_seconds: int = 300,
     max_lease_seconds: int = 86_400,
+    max_attempts: int = 5,
 ) -> str:
     return str(
         await fetch_value(
@@ -39,6 +40,7 @@ async def insert(
             metadata=Jsonb(metadata),
             default_lease_seconds=default_lease_seconds,
             max_lease_seconds=max_lease_seconds,
+            max_attempts=max_attempts,
         )
     )
 

@@ -77,6 +77,7 @@ async def delete_epic(request: Request) -> Response:
             lambda conn: epics.get(conn, project=project, key=key),
             lambda conn: epics.delete(conn, project=project, key=key),
         ),
+        deleting=True,
     ):
         raise await missing_in_project(request, project, f"epic {key!r}")
     return Response(status_code=204)
@@ -142,6 +143,7 @@ async def delete_feature(request: Request) -> Response:
             lambda conn: features.get(conn, project=project, key=key),
             lambda conn: features.delete(conn, project=project, key=key),
         ),
+        deleting=True,
     ):
         raise await missing_in_project(request, project, f"feature {key!r}")
     return Response(status_code=204)

@@ -42,7 +42,9 @@ async def get_report(request: Request) -> Response:
 
 async def delete_report(request: Request) -> Response:
     report_id = request.path_params["report_id"]
-    if not await db.run(pool(request), lambda conn: planning.delete_report(conn, id=report_id)):
+    if not await db.run(
+        pool(request), lambda conn: planning.delete_report(conn, id=report_id), deleting=True
+    ):
         raise NotFound(f"report {report_id} does not exist")
     return Response(status_code=204)
 

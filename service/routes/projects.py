@@ -81,6 +81,7 @@ async def delete_project(request: Request) -> Response:
             lambda conn: projects.get(conn, project=project),
             lambda conn: projects.delete(conn, project=project),
         ),
+        deleting=True,
     ):
         raise project_not_found(project)
     return Response(status_code=204)

@@ -87,7 +87,7 @@ async def patch_user(request: Request) -> Response:
 
 async def delete_user(request: Request) -> Response:
     user_id = request.path_params["user_id"]
-    if not await db.run(pool(request), lambda conn: users.delete(conn, id=user_id)):
+    if not await db.run(pool(request), lambda conn: users.delete(conn, id=user_id), deleting=True):
         raise _user_not_found(user_id)
     return Response(status_code=204)
 
@@ -177,7 +177,7 @@ async def close_sprint(request: Request) -> Response:
 
 async def delete_sprint(request: Request) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    if not await db.run(pool(request), lambda conn: sprints.delete(conn, id=sprint_id)):
+    if not await db.run(pool(request), lambda conn: sprints.delete(conn, id=sprint_id), deleting=True):
         raise sprint_not_found(sprint_id)
     return Response(status_code=204)
 

@@ -3,6 +3,7 @@ dependencies, delete."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Awaitable
 from datetime import datetime
@@ -29,6 +30,7 @@ from service.models import (
     STATUSES,
     AllTasksListQuery,
     HistoryItem,
+    HistoryPage,
     HistoryQuery,
     StatusChange,
     Task,
@@ -195,6 +197,7 @@ async def delete_task(request: Request) -> Response:
             lambda conn: tasks.get(conn, project=project, key=key),
             lambda conn: tasks.delete(conn, project=project, key=key),
         ),
+        deleting=True,
     ):
         raise await missing_task(request, project, key)
     return Response(status_code=204)
@@ -244,9 +247,49 @@ async def task_history(request: Request) -> Response:
     return JSONText(doc)
 
 
+_SNAPSHOT = re.compile(r"[0-9]{1,20}:[0-9]{1,20}:([0-9]{1,20}(,[0-9]{1,20})*)?")
+
+
+def _poll_window(token: str) -> tuple[str, str | None, tuple[int, int]]:
+    """The snapshots and position inside a poll token (made by project_history)."""
+    malformed = Unprocessable(
+        "the poll token is malformed",
+        errors=[{"field": "query.poll", "message": "pass back the `poll` value of a previous answer"}],
+    )
+    try:
+        lower, upper, xid, after_id = decode_cursor(token, 4) or []
+    except Unprocessable:
+        raise malformed from None
+    if (
+        not _SNAPSHOT.fullmatch(lower)
+        or not (upper == "-" or _SNAPSHOT.fullmatch(upper))
+        or not (xid.isdigit() and after_id.isdigit())
+        or int(xid) >= 2**64
+        or int(after_id) >= 2**63
+    ):
+        raise malformed
+    return lower, None if upper == "-" else upper, (int(xid), int(after_id))
+
+
 async def project_history(request: Request) -> Response:
     project = request.path_params["project"]
     query = read_query(request, HistoryQuery)
+    if query.poll is not None:
+        if query.since is not None or query.after is not None:
+            raise Unprocessable(
+                "poll takes no since or after: the token says where the feed stands",
+                errors=[{"field": "query.poll", "message": "use it alone (with limit)"}],
+            )
+        lower, upper, after = _poll_window(query.poll)
+        polled = await db.run(
+            pool(request),
+            lambda conn: history.poll_project(
+                conn, project=project, lower=lower, upper=upper, after=after, limit=query.limit
+            ),
+        )
+        if polled is None:
+            raise project_not_found(project)
+        return JSONText(polled)
     before = None
     values = decode_cursor(query.after, 2)
     if values is not None:
@@ -424,9 +467,10 @@ ENDPOINTS = [
         "GET",
         "/projects/{project}/history",
         project_history,
-        "Recent changes across the project's tasks, newest first",
+        "Recent changes across the project's tasks, newest first; with ?poll=TOKEN, oldest first, "
+        "every change committed since the answer that gave the token",
         query=HistoryQuery,
-        responses={200: ("a page of changes", [HistoryItem]), 404: ("no such project", None)},
+        responses={200: ("a page of changes", HistoryPage), 404: ("no such project", None)},
     ),
     Endpoint(
         "PUT",

@@ -70,7 +70,9 @@ async def patch_workstream(request: Request) -> Response:
 
 async def delete_workstream(request: Request) -> Response:
     workstream_id = request.path_params["workstream_id"]
-    if not await db.run(pool(request), lambda conn: workstreams.delete(conn, id=workstream_id)):
+    if not await db.run(
+        pool(request), lambda conn: workstreams.delete(conn, id=workstream_id), deleting=True
+    ):
         raise _workstream_not_found(workstream_id)
     return Response(status_code=204)
 

@@ -1,9 +1,9 @@
 -- name: project_insert :one
 -- Create a project; uq_projects_key_lower refuses a key that differs only in case.
 INSERT INTO projects AS p (key, name, description, is_active, metadata, default_lease_seconds,
-                           max_lease_seconds)
+                           max_lease_seconds, max_attempts)
 VALUES (%(key)s, %(name)s, %(description)s, %(is_active)s, %(metadata)s, %(default_lease_seconds)s,
-        %(max_lease_seconds)s)
+        %(max_lease_seconds)s, %(max_attempts)s)
 RETURNING project_json(p)::text;
 
 -- name: project_get :one
@@ -35,8 +35,9 @@ SELECT json_build_object(
 -- name: project_update :one
 -- A partial update: the fields present in the patch replace the row's values.
 UPDATE projects p
-   SET (name, description, is_active, metadata, default_lease_seconds, max_lease_seconds) =
-       (SELECT r.name, r.description, r.is_active, r.metadata, r.default_lease_seconds, r.max_lease_seconds
+   SET (name, description, is_active, metadata, default_lease_seconds, max_lease_seconds, max_attempts) =
+       (SELECT r.name, r.description, r.is_active, r.metadata, r.default_lease_seconds, r.max_lease_seconds,
+               r.max_attempts
           FROM jsonb_populate_record(p, %(patch)s::jsonb) r)
  WHERE lower(p.key) = lower(%(project)s)
 RETURNING project_json(p)::text;
