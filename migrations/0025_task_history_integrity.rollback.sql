@@ -6,6 +6,7 @@ SET statement_timeout = '60s';
 DROP TRIGGER IF EXISTS trg_task_history_stamp ON task_history;
 DROP FUNCTION IF EXISTS task_history_stamp();
 DROP TRIGGER IF EXISTS trg_task_history_refuse_truncate ON task_history;
+DROP TRIGGER IF EXISTS trg_sprint_membership_events_refuse_truncate ON sprint_membership_events;
 DROP TRIGGER IF EXISTS trg_tasks_refuse_truncate ON tasks;
 DROP FUNCTION IF EXISTS task_history_refuse_truncate();
 DROP TRIGGER IF EXISTS trg_tasks_identity_unchanged ON tasks;

@@ -53,6 +53,10 @@ CREATE OR REPLACE TRIGGER trg_tasks_refuse_truncate
 CREATE OR REPLACE TRIGGER trg_task_history_refuse_truncate
     BEFORE TRUNCATE ON task_history
     FOR EACH STATEMENT EXECUTE FUNCTION task_history_refuse_truncate();
+-- Sprint membership history is append-only the same way.
+CREATE OR REPLACE TRIGGER trg_sprint_membership_events_refuse_truncate
+    BEFORE TRUNCATE ON sprint_membership_events
+    FOR EACH STATEMENT EXECUTE FUNCTION task_history_refuse_truncate();
 
 -- Rows come from tasks_record_history (a trigger, so pg_trigger_depth() > 1
 -- here), which always writes "now"; an import of past history may keep its own
@@ -61,7 +65,8 @@ CREATE OR REPLACE FUNCTION task_history_stamp() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF pg_trigger_depth() > 1 THEN
-        NEW.changed_at := now();
+        -- now(), or the instant an import replays (worktrack.event_at, see 0022).
+        NEW.changed_at := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz, now());
     ELSIF coalesce(current_setting('worktrack.history_import', true), '') <> 'on' THEN
         RAISE EXCEPTION 'task history is written by the tasks trigger: direct INSERT refused'
             USING ERRCODE = 'integrity_constraint_violation',

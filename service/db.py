@@ -226,6 +226,7 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
         "the count of unfinished dependencies is kept by the database",
     ),
     "chk_task_history_append_only": (Conflict, None, "task history is append-only"),
+    "chk_sprint_membership_events_append_only": (Conflict, None, "sprint membership history is append-only"),
     "chk_task_history_written_by_trigger": (Conflict, None, "task history is written by status changes"),
     "chk_task_dependencies_acyclic": (Conflict, None, "this dependency would close a cycle"),
     "chk_task_dependencies_not_self": (Unprocessable, None, "a task cannot depend on itself"),

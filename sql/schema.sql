@@ -147,9 +147,15 @@ CREATE FUNCTION public.require_known_timezone() RETURNS trigger
 BEGIN
     IF NEW.timezone IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.timezone IS DISTINCT FROM OLD.timezone)
        AND NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = NEW.timezone) THEN
+        -- Each rule named literally, so the name is found where it is raised.
+        IF TG_TABLE_NAME = 'sprints' THEN
+            RAISE EXCEPTION 'unknown time zone %', NEW.timezone
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'chk_sprints_timezone_known',
+                      TABLE = TG_TABLE_NAME, COLUMN = 'timezone',
+                      HINT = 'an IANA name from pg_timezone_names, e.g. Europe/Berlin';
+        END IF;
         RAISE EXCEPTION 'unknown time zone %', NEW.timezone
-            USING ERRCODE = 'check_violation',
-                  CONSTRAINT = 'chk_' || TG_TABLE_NAME || '_timezone_known',
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'chk_project_workstreams_timezone_known',
                   TABLE = TG_TABLE_NAME, COLUMN = 'timezone',
                   HINT = 'an IANA name from pg_timezone_names, e.g. Europe/Berlin';
     END IF;
@@ -474,7 +480,8 @@ CREATE FUNCTION public.task_history_stamp() RETURNS trigger
     AS $$
 BEGIN
     IF pg_trigger_depth() > 1 THEN
-        NEW.changed_at := now();
+        -- now(), or the instant an import replays (worktrack.event_at, see 0022).
+        NEW.changed_at := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz, now());
     ELSIF coalesce(current_setting('worktrack.history_import', true), '') <> 'on' THEN
         RAISE EXCEPTION 'task history is written by the tasks trigger: direct INSERT refused'
             USING ERRCODE = 'integrity_constraint_violation',
@@ -1321,6 +1328,8 @@ CREATE TRIGGER trg_reports_updated_at BEFORE UPDATE ON public.reports FOR EACH R
 CREATE TRIGGER trg_sprint_analyses_updated_at BEFORE UPDATE ON public.sprint_analyses FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TRIGGER trg_sprint_membership_events_append_only BEFORE DELETE OR UPDATE ON public.sprint_membership_events FOR EACH ROW EXECUTE FUNCTION public.sprint_membership_events_refuse_change();
+
+CREATE TRIGGER trg_sprint_membership_events_refuse_truncate BEFORE TRUNCATE ON public.sprint_membership_events FOR EACH STATEMENT EXECUTE FUNCTION public.task_history_refuse_truncate();
 
 CREATE TRIGGER trg_sprint_queue_items_updated_at BEFORE UPDATE ON public.sprint_queue_items FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 

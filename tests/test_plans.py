@@ -132,7 +132,17 @@ def test_claim_and_next_read_no_task_that_is_not_ready(db_url: str) -> None:
         queue = queries.load("queue")
         for name, params in [
             ("task_next", {"project": "P"}),
-            ("task_claim_next", {"project": "P", "agent": "a", "lease_seconds": 60}),
+            (
+                "task_claim_next",
+                {
+                    "project": "P",
+                    "agent": "a",
+                    "lease_seconds": 60,
+                    "epic": None,
+                    "feature": None,
+                    "agent_type": None,
+                },
+            ),
         ]:
             with conn.transaction(force_rollback=True):
                 (plan,) = conn.execute(

@@ -23,6 +23,8 @@ from tests.conftest import TEST_POOL
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 QUEUE = queries.load("queue")
+# The claim with no epic, feature or agent type to keep within.
+NO_FILTER = {"epic": None, "feature": None, "agent_type": None}
 EDGE = "INSERT INTO task_dependencies (project_id, task_id, depends_on_id) VALUES (%s, %s, %s)"
 
 
@@ -57,7 +59,9 @@ def _task(conn: Conn, project_id: int, key: str, status: str = "pending", priori
 
 
 def _claim(conn: Conn, agent: str = "agent-1", project: str = "P") -> str | None:
-    row = conn.execute(QUEUE["task_claim_next"], {"project": project, "agent": agent, "lease_seconds": 60})
+    row = conn.execute(
+        QUEUE["task_claim_next"], {"project": project, "agent": agent, "lease_seconds": 60, **NO_FILTER}
+    )
     found = row.fetchone()
     return None if found is None else str(found[0])
 
@@ -140,7 +144,8 @@ def api_login(db_url: str, pg_server: str) -> Iterator[str]:
 
 
 def test_the_api_role_can_do_what_the_api_does_and_nothing_more(api_login: str) -> None:
-    with TestClient(create_app(api_login, TEST_POOL), raise_server_exceptions=False) as client:
+    app = create_app(api_login, TEST_POOL)
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
         assert client.get("/readyz").status_code == 200
         _api(client)
         assert client.post("/projects/P/epics", json={"key": "E01", "title": "E"}).status_code == 201
