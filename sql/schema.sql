@@ -1287,9 +1287,9 @@ CREATE INDEX idx_tasks_project_status ON public.tasks USING btree (project_id, s
 
 CREATE INDEX idx_tasks_ready ON public.tasks USING btree (project_id, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (unfinished_dependencies = 0));
 
-CREATE INDEX idx_tasks_ready_queue_agent_type ON public.tasks USING btree (project_id, agent_type, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (agent_type IS NOT NULL));
+CREATE INDEX idx_tasks_ready_agent_type ON public.tasks USING btree (project_id, agent_type, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (unfinished_dependencies = 0) AND (agent_type IS NOT NULL));
 
-CREATE INDEX idx_tasks_ready_queue_feature ON public.tasks USING btree (project_id, feature_id, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (feature_id IS NOT NULL));
+CREATE INDEX idx_tasks_ready_feature ON public.tasks USING btree (project_id, feature_id, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (unfinished_dependencies = 0) AND (feature_id IS NOT NULL));
 
 CREATE INDEX idx_tasks_sprint ON public.tasks USING btree (sprint_id) WHERE (sprint_id IS NOT NULL);
 

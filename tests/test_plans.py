@@ -90,11 +90,11 @@ def test_claims_within_a_feature_an_epic_or_an_agent_type_use_their_indexes(
     params: dict[str, Any] = {"project": "P3", "agent": "a", "lease_seconds": 60}
     nothing = {"epic": None, "feature": None, "agent_type": None}
     by_feature = _plan(loaded, claim, **params, **{**nothing, "feature": "E002-F03"})
-    assert "idx_tasks_ready_queue_feature" in by_feature
+    assert "idx_tasks_ready_feature" in by_feature
     by_epic = _plan(loaded, claim, **params, **{**nothing, "epic": "E002"})
-    assert "idx_tasks_ready_queue_feature" in by_epic, by_epic
+    assert "idx_tasks_ready_feature" in by_epic, by_epic
     by_type = _plan(loaded, claim, **params, **{**nothing, "agent_type": "type-3"})
-    assert "idx_tasks_ready_queue_agent_type" in by_type
+    assert "idx_tasks_ready_agent_type" in by_type
 
 
 def test_reclaim_finds_expired_leases_among_the_tasks_in_progress(loaded: psycopg.Connection[Any]) -> None:
@@ -110,12 +110,13 @@ def _rows_read_from_tasks(node: dict[str, Any]) -> int:
 
 def test_claim_and_next_read_no_task_that_is_not_ready(db_url: str) -> None:
     """20,000 high-priority tasks wait on an unfinished one: next and claim still
-    read only the ready task they return (before, they read every waiting task)."""
+    read only the ready task they return (before, they read every waiting task),
+    and so does a claim within their agent type."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("INSERT INTO projects (key, name) VALUES ('P', 'P')")
         conn.execute(
-            "INSERT INTO tasks (project_id, key, title, priority)"
-            " SELECT id, 'T-' || g, 'waits', CASE WHEN g = 0 THEN 1 ELSE 10 END"
+            "INSERT INTO tasks (project_id, key, title, priority, agent_type)"
+            " SELECT id, 'T-' || g, 'waits', CASE WHEN g = 0 THEN 1 ELSE 10 END, 'coder'"
             " FROM projects CROSS JOIN generate_series(0, 20000) g"
         )
         conn.execute(
@@ -141,6 +142,17 @@ def test_claim_and_next_read_no_task_that_is_not_ready(db_url: str) -> None:
                     "epic": None,
                     "feature": None,
                     "agent_type": None,
+                },
+            ),
+            (
+                "task_claim_next",
+                {
+                    "project": "P",
+                    "agent": "a",
+                    "lease_seconds": 60,
+                    "epic": None,
+                    "feature": None,
+                    "agent_type": "coder",
                 },
             ),
         ]:

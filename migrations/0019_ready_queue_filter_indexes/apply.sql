@@ -5,8 +5,9 @@
 -- that claims go on during the build (hence transactional: false). A build that
 -- fails leaves an INVALID index behind, which IF NOT EXISTS would then skip: the
 -- block below drops such leftovers first, so the file can simply be run again.
--- Fail fast instead of queueing behind a long lock; the builds themselves may take long.
-SET lock_timeout = '5s';
+-- A concurrent build waits for every older transaction by design: no lock timeout
+-- may cut it off (its SHARE UPDATE EXCLUSIVE lock blocks no read or write).
+SET lock_timeout = 0;
 SET statement_timeout = 0;
 
 DO $$

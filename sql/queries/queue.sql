@@ -17,7 +17,7 @@ SELECT task_json(t)::text
 -- dependency is being reopened (and the count is checked again on the locked
 -- row). Each claim counts as an attempt; the history row names the agent.
 -- Optional filters keep the claim within a feature, an epic or an agent type
--- (idx_tasks_ready_queue_feature and _agent_type serve them). The lease is the
+-- (idx_tasks_ready_feature and _agent_type serve them). The lease is the
 -- one asked for, else the project's default, and never longer than its maximum.
 WITH who AS (
     SELECT set_config('worktrack.actor', %(agent)s, true) AS actor,
