@@ -155,3 +155,4 @@ DROP FUNCTION IF EXISTS import_event_time();
 DROP FUNCTION IF EXISTS importing();
 DROP FUNCTION IF EXISTS import_begin(text);
 DROP TABLE IF EXISTS import_transactions;
+DROP FUNCTION IF EXISTS import_transactions_only_through_import_begin();

@@ -33,6 +33,23 @@ CREATE TABLE IF NOT EXISTS import_transactions (
 );
 REVOKE ALL ON import_transactions FROM PUBLIC;
 
+-- Even a role given every table (GRANT ... ON ALL TABLES) cannot register itself:
+-- rows come only through import_begin(), which runs as the table's owner.
+CREATE OR REPLACE FUNCTION import_transactions_only_through_import_begin() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID), 'USAGE') THEN
+        RAISE EXCEPTION 'an import transaction is opened by import_begin() only'
+            USING ERRCODE = 'insufficient_privilege', TABLE = 'import_transactions';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER trg_import_transactions_only_through_import_begin
+    BEFORE INSERT OR UPDATE ON import_transactions
+    FOR EACH ROW EXECUTE FUNCTION import_transactions_only_through_import_begin();
+
 -- Register the current transaction as an import from `source` (e.g. 'jira').
 CREATE OR REPLACE FUNCTION import_begin(source text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
