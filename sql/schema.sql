@@ -79,6 +79,43 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.import_begin(source text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+BEGIN
+    DELETE FROM import_transactions WHERE xact_id < pg_snapshot_xmin(pg_current_snapshot());
+    INSERT INTO import_transactions (xact_id, source) VALUES (pg_current_xact_id(), import_begin.source)
+    ON CONFLICT (xact_id) DO NOTHING;
+END;
+$$;
+
+CREATE FUNCTION public.import_event_time() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT CASE WHEN importing() THEN nullif(current_setting('worktrack.event_at', true), '')::timestamptz END;
+$$;
+
+CREATE FUNCTION public.import_transactions_only_through_import_begin() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NOT pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID), 'USAGE') THEN
+        RAISE EXCEPTION 'an import transaction is opened by import_begin() only'
+            USING ERRCODE = 'insufficient_privilege', TABLE = 'import_transactions';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE FUNCTION public.importing() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+    SELECT pg_current_xact_id_if_assigned() IS NOT NULL
+           AND EXISTS (SELECT 1 FROM import_transactions WHERE xact_id = pg_current_xact_id_if_assigned());
+$$;
+
 CREATE FUNCTION public.progress_json(counted bigint, completed bigint) RETURNS json
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -192,7 +229,7 @@ DECLARE
     closed sprints;
     target_state text;
     event_at text := current_setting('worktrack.event_at', true);
-    closes timestamptz := coalesce(sprint_close.completed_at, nullif(event_at, '')::timestamptz, now());
+    closes timestamptz := coalesce(sprint_close.completed_at, import_event_time(), now());
 BEGIN
     IF move_to IS NOT NULL THEN
         SELECT state INTO target_state FROM sprints WHERE id = move_to FOR SHARE;
@@ -395,8 +432,7 @@ CREATE FUNCTION public.task_history_take_event_time() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    NEW.changed_at := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz,
-                               NEW.changed_at);
+    NEW.changed_at := coalesce(import_event_time(), NEW.changed_at);
     RETURN NEW;
 END;
 $$;
@@ -520,7 +556,8 @@ BEGIN
             RETURN NEW;
         END IF;
         IF NOT EXISTS (SELECT 1 FROM task_status_transitions
-                        WHERE from_status = OLD.status AND to_status = NEW.status) THEN
+                        WHERE from_status = OLD.status AND to_status = NEW.status)
+           AND NOT importing() THEN
             RAISE EXCEPTION 'task % cannot move from % to %', OLD.key, OLD.status, NEW.status
                 USING ERRCODE = 'integrity_constraint_violation',
                       CONSTRAINT = 'chk_tasks_status_transition',
@@ -573,9 +610,12 @@ CREATE FUNCTION public.tasks_record_sprint_membership() RETURNS trigger
     AS $$
 DECLARE
     actor constant text := coalesce(nullif(current_setting('worktrack.actor', true), ''), session_user);
-    happened constant timestamptz := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz,
-                                        now());
     closing constant bigint := nullif(current_setting('worktrack.closing_sprint', true), '')::bigint;
+    -- the close's moves happen at the close instant, whoever closes
+    happened constant timestamptz := coalesce(
+        CASE WHEN TG_OP = 'UPDATE' AND OLD.sprint_id = closing
+             THEN (SELECT s.completed_at FROM sprints s WHERE s.id = closing AND s.state = 'closed') END,
+        import_event_time(), now());
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.sprint_id IS NOT DISTINCT FROM OLD.sprint_id THEN
         IF NEW.sprint_id IS NOT NULL AND NEW.story_points IS DISTINCT FROM OLD.story_points THEN
@@ -595,7 +635,7 @@ BEGIN
                 coalesce(OLD.sprint_id = closing, false), actor, happened);
     END IF;
     IF NEW.sprint_id IS NOT NULL THEN
-        IF EXISTS (SELECT 1 FROM sprints WHERE id = NEW.sprint_id AND state = 'closed') THEN
+        IF NOT importing() AND EXISTS (SELECT 1 FROM sprints WHERE id = NEW.sprint_id AND state = 'closed') THEN
             RAISE EXCEPTION 'task % cannot join sprint %: it is closed', NEW.key, NEW.sprint_id
                 USING ERRCODE = 'integrity_constraint_violation',
                       CONSTRAINT = 'chk_tasks_sprint_not_closed', TABLE = 'tasks', COLUMN = 'sprint_id';
@@ -612,7 +652,7 @@ CREATE FUNCTION public.tasks_take_event_time() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    happened constant timestamptz := nullif(current_setting('worktrack.event_at', true), '')::timestamptz;
+    happened constant timestamptz := import_event_time();
 BEGIN
     IF happened IS NOT NULL AND NEW.status IS DISTINCT FROM OLD.status THEN
         IF NEW.status = 'completed' THEN
@@ -642,6 +682,13 @@ ALTER TABLE public.features ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.import_transactions (
+    xact_id xid8 NOT NULL,
+    source text NOT NULL,
+    began_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_import_transactions_source_not_blank CHECK ((btrim(source) <> ''::text))
 );
 
 CREATE TABLE public.project_sprint_associations (
@@ -950,6 +997,9 @@ ALTER TABLE ONLY public.epics
 ALTER TABLE ONLY public.features
     ADD CONSTRAINT features_pkey PRIMARY KEY (project_id, id);
 
+ALTER TABLE ONLY public.import_transactions
+    ADD CONSTRAINT import_transactions_pkey PRIMARY KEY (xact_id);
+
 ALTER TABLE ONLY public.project_sprint_associations
     ADD CONSTRAINT project_sprint_associations_pkey PRIMARY KEY (id);
 
@@ -1107,6 +1157,8 @@ CREATE UNIQUE INDEX uq_users_jira_account_id ON public.users USING btree (jira_a
 CREATE TRIGGER trg_epics_updated_at BEFORE UPDATE ON public.epics FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TRIGGER trg_features_updated_at BEFORE UPDATE ON public.features FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_import_transactions_only_through_import_begin BEFORE INSERT OR UPDATE ON public.import_transactions FOR EACH ROW EXECUTE FUNCTION public.import_transactions_only_through_import_begin();
 
 CREATE TRIGGER trg_project_sprint_associations_updated_at BEFORE UPDATE ON public.project_sprint_associations FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 

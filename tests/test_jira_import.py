@@ -36,7 +36,8 @@ def _membership(db_url: str) -> list[tuple[Any, ...]]:
     return _rows(
         db_url,
         "SELECT t.key, e.change, s.jira_sprint_id, e.points_before::float, e.points_after::float,"
-        "       m.jira_sprint_id, e.is_close_move, e.actor, to_char(e.happened_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI')"
+        "       m.jira_sprint_id, e.is_close_move, e.actor,"
+        "       to_char(e.happened_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI')"
         "  FROM sprint_membership_events e JOIN tasks t ON t.id = e.task_id"
         "  JOIN sprints s ON s.id = e.sprint_id LEFT JOIN sprints m ON m.id = e.moved_to_sprint_id"
         " ORDER BY t.key, e.id",
@@ -143,8 +144,8 @@ def test_the_import_rebuilds_every_row_with_jiras_times_and_authors(db_url: str)
     assert _tasks(db_url) == [
         ("WT-1", "Committed and completed", "completed", 101, 3.0, bob, "WT-100", False, "10-28 09:00",
          "11-05 14:00"),
-        ("WT-2", "Re-estimated mid-sprint, left open", "in_progress", None, 8.0, bob, None, False, "10-28 09:05",
-         None),
+        ("WT-2", "Re-estimated mid-sprint, left open", "in_progress", None, 8.0, bob, None, False,
+         "10-28 09:05", None),
         ("WT-3", "Removed from the sprint", "pending", None, 2.0, None, None, False, "10-28 09:10", None),
         ("WT-4", "Added after the start, To Do straight to Done", "completed", 101, 1.0, None, None, False,
          "11-04 08:00", "11-10 15:00"),
@@ -217,13 +218,15 @@ def test_a_later_export_updates_what_changed(client: TestClient, db_url: str) ->
         (102, "closed"),
         (103, "active"),
     ]
-    assert _membership(db_url) == EXPECTED_MEMBERSHIP[:-1] + [
-        EXPECTED_MEMBERSHIP[-1],
+    assert _membership(db_url) == [
+        *EXPECTED_MEMBERSHIP,
         ("WT-9", "left", 102, 5.0, None, None, False, ANN, "11-19 08:00"),
     ]
-    assert _history(db_url) == EXPECTED_HISTORY[:13] + [
-        ("WT-6", "in_progress", "completed", BOB, NOTE, "11-20 09:00")
-    ] + EXPECTED_HISTORY[13:]  # fmt: skip
+    assert _history(db_url) == [
+        *EXPECTED_HISTORY[:13],
+        ("WT-6", "in_progress", "completed", BOB, NOTE, "11-20 09:00"),
+        *EXPECTED_HISTORY[13:],
+    ]
     assert _rows(db_url, "SELECT title FROM tasks WHERE key = 'WT-6'") == [
         ("In two sprints: done in the second",)
     ]
@@ -267,7 +270,8 @@ def test_an_ordinary_session_cannot_set_the_time_of_history(db_url: str) -> None
         conn.execute("SELECT set_config('worktrack.event_at', '2020-01-01T00:00:00Z', true)")
         conn.execute("UPDATE tasks SET status = 'in_progress', sprint_id = NULL WHERE key = 'WT-9'")
         history = conn.execute(
-            "SELECT h.changed_at > now() - interval '1 hour' FROM task_history h JOIN tasks t ON t.id = h.task_id"
+            "SELECT h.changed_at > now() - interval '1 hour'"
+            "  FROM task_history h JOIN tasks t ON t.id = h.task_id"
             " WHERE t.key = 'WT-9' ORDER BY h.id DESC LIMIT 1"
         ).fetchone()
         left = conn.execute(
