@@ -398,7 +398,11 @@ class Importer:
                     "resolved_at": parse_time(fields.get("resolutiondate")),
                 },
             ).fetchone()
-            state = {"status": start_status, "sprint": sprint_id, "sprints": set(start_sprints)}
+            state: dict[str, Any] = {
+                "status": start_status,
+                "sprint": sprint_id,
+                "sprints": set(start_sprints),
+            }
             until = None
             before = (0, 0)
             self.summary.issues_inserted += 1
