@@ -661,8 +661,7 @@ def import_folder(
                 where = f"issues[{index}] {issue.get('key') or ''}".strip()
                 counts = dataclasses.astuple(summary)
                 try:
-                    # pipelined: the replay's statements go without waiting for each other
-                    with conn.pipeline(), conn.transaction():
+                    with conn.transaction():
                         importer.issue(file, issue)
                 except (
                     JiraDataError,
