@@ -63,16 +63,21 @@ REVOKE ALL ON FUNCTION import_begin(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION import_begin(text) TO worktrack_importer;
 
 -- Is the current transaction an import? Anyone may ask (the triggers do).
+-- PL/pgSQL, not SQL, so sql/schema.sql loads its functions before its tables.
 CREATE OR REPLACE FUNCTION importing() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
-    SELECT pg_current_xact_id_if_assigned() IS NOT NULL
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    RETURN pg_current_xact_id_if_assigned() IS NOT NULL
            AND EXISTS (SELECT 1 FROM import_transactions WHERE xact_id = pg_current_xact_id_if_assigned());
+END;
 $$;
 
 -- The time an imported change happened: worktrack.event_at, in an import only.
 CREATE OR REPLACE FUNCTION import_event_time() RETURNS timestamptz
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN importing() THEN nullif(current_setting('worktrack.event_at', true), '')::timestamptz END;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN CASE WHEN importing() THEN nullif(current_setting('worktrack.event_at', true), '')::timestamptz END;
+END;
 $$;
 
 -- As 0007, but an import's status moves are stored as recorded.

@@ -91,9 +91,11 @@ END;
 $$;
 
 CREATE FUNCTION public.import_event_time() RETURNS timestamp with time zone
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT CASE WHEN importing() THEN nullif(current_setting('worktrack.event_at', true), '')::timestamptz END;
+BEGIN
+    RETURN CASE WHEN importing() THEN nullif(current_setting('worktrack.event_at', true), '')::timestamptz END;
+END;
 $$;
 
 CREATE FUNCTION public.import_transactions_only_through_import_begin() RETURNS trigger
@@ -109,11 +111,13 @@ END;
 $$;
 
 CREATE FUNCTION public.importing() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO '$user', 'public'
     AS $$
-    SELECT pg_current_xact_id_if_assigned() IS NOT NULL
+BEGIN
+    RETURN pg_current_xact_id_if_assigned() IS NOT NULL
            AND EXISTS (SELECT 1 FROM import_transactions WHERE xact_id = pg_current_xact_id_if_assigned());
+END;
 $$;
 
 CREATE FUNCTION public.progress_json(counted bigint, completed bigint) RETURNS json
