@@ -141,7 +141,6 @@ def read_folder(folder: Path, summary: Summary) -> Folder:
             continue
         if isinstance(document, dict) and isinstance(document.get("issues"), list):
             for index, issue in enumerate(document["issues"]):
-                key = issue.get("key") if isinstance(issue, dict) else None
                 ident = str(issue.get("id")) if isinstance(issue, dict) and issue.get("id") else None
                 if not ident:
                     summary.skipped.append((name, f"issues[{index}]", "an issue needs an id and a key"))
@@ -150,7 +149,6 @@ def read_folder(folder: Path, summary: Summary) -> Folder:
                 # the same issue in several pages: keep the copy with the longest changelog
                 if seen is None or _history_count(issue) > _history_count(seen[2]):
                     found.issues[ident] = (name, index, issue)
-                del key
             found.pages.append((name, len(document["issues"])))
         elif isinstance(document, dict) and isinstance(document.get("values"), list):
             for index, sprint in enumerate(document["values"]):
@@ -444,9 +442,7 @@ class Importer:
 
     def _counts(self, task_id: int) -> tuple[int, int]:
         row = self.conn.execute(
-            "SELECT (SELECT count(*) FROM task_history WHERE project_id = %(p)s AND task_id = %(t)s),"
-            " (SELECT count(*) FROM sprint_membership_events WHERE project_id = %(p)s AND task_id = %(t)s)",
-            {"p": self.board.project_id, "t": task_id},
+            _Q["jira_task_counts"], {"project_id": self.board.project_id, "id": task_id}
         ).fetchone()
         assert row is not None
         return int(row[0]), int(row[1])

@@ -115,3 +115,8 @@ UPDATE tasks SET sprint_id = %(sprint_id)s WHERE project_id = %(project_id)s AND
 
 -- name: jira_task_points :exec
 UPDATE tasks SET story_points = %(points)s WHERE project_id = %(project_id)s AND id = %(id)s;
+
+-- name: jira_task_counts :one
+-- A task's history rows and membership events, to count what an import added.
+SELECT (SELECT count(*) FROM task_history WHERE project_id = %(project_id)s AND task_id = %(id)s),
+       (SELECT count(*) FROM sprint_membership_events WHERE project_id = %(project_id)s AND task_id = %(id)s);
