@@ -155,7 +155,7 @@ def _on_day(conn: psycopg.Connection[Any], day: int, statement: str, **params: A
     """One change, committed as if made `day` days after Monday 2026-01-05 09:00 in Berlin."""
     with conn.transaction():
         conn.execute(
-            "SELECT set_config('worktrack.event_at',"
+            "SELECT import_begin('bench'), set_config('worktrack.event_at',"
             " ('2026-01-05 09:00 Europe/Berlin'::timestamptz + %s * interval '1 day')::text, true)",
             (day,),
         )

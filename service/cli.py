@@ -136,6 +136,17 @@ def cmd_import_legacy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_jira(args: argparse.Namespace) -> int:
+    from service import jira_import
+
+    url, _ = database.resolve_database_url()
+    summary = jira_import.import_folder(
+        url, args.folder, board_project=args.board_project, status_map=args.status_map
+    )
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from service import doctor
 
@@ -252,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV: jira_sprint_id,name,state,start_date,end_date,goal,jira_board_id,jira_project_key",
     )
     legacy.set_defaults(func=cmd_import_legacy)
+
+    jira = sub.add_parser("import-jira", help="a Jira board's sprints and issues with history, from JSON")
+    jira.add_argument("folder", type=Path, help="Jira API responses: board configuration, sprints, issues")
+    jira.add_argument("--board-project", help="project key to import into (default: location.projectKey)")
+    jira.add_argument("--status-map", help='Jira statuses by name: "In Review=in_review,Won\'t Do=cancelled"')
+    jira.set_defaults(func=cmd_import_jira)
 
     init_db = sub.add_parser("init-db", help="create the database if missing, then migrate")
     init_db.set_defaults(func=cmd_init_db)

@@ -79,6 +79,47 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.import_begin(source text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+BEGIN
+    DELETE FROM import_transactions WHERE xact_id < pg_snapshot_xmin(pg_current_snapshot());
+    INSERT INTO import_transactions (xact_id, source) VALUES (pg_current_xact_id(), import_begin.source)
+    ON CONFLICT (xact_id) DO NOTHING;
+END;
+$$;
+
+CREATE FUNCTION public.import_event_time() RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN CASE WHEN importing() THEN nullif(current_setting('worktrack.event_at', true), '')::timestamptz END;
+END;
+$$;
+
+CREATE FUNCTION public.import_transactions_only_through_import_begin() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NOT pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID), 'USAGE') THEN
+        RAISE EXCEPTION 'an import transaction is opened by import_begin() only'
+            USING ERRCODE = 'insufficient_privilege', TABLE = 'import_transactions';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE FUNCTION public.importing() RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+BEGIN
+    RETURN pg_current_xact_id_if_assigned() IS NOT NULL
+           AND EXISTS (SELECT 1 FROM import_transactions WHERE xact_id = pg_current_xact_id_if_assigned());
+END;
+$$;
+
 CREATE FUNCTION public.progress_json(counted bigint, completed bigint) RETURNS json
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -201,7 +242,7 @@ DECLARE
     closed sprints;
     target_state text;
     event_at text := current_setting('worktrack.event_at', true);
-    closes timestamptz := coalesce(sprint_close.completed_at, nullif(event_at, '')::timestamptz, now());
+    closes timestamptz := coalesce(sprint_close.completed_at, import_event_time(), now());
 BEGIN
     IF move_to IS NOT NULL THEN
         SELECT state INTO target_state FROM sprints WHERE id = move_to FOR SHARE;
@@ -480,8 +521,8 @@ CREATE FUNCTION public.task_history_stamp() RETURNS trigger
     AS $$
 BEGIN
     IF pg_trigger_depth() > 1 THEN
-        -- now(), or the instant an import replays (worktrack.event_at, see 0022).
-        NEW.changed_at := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz, now());
+        -- now(), or inside an import (import_begin) the instant it replays.
+        NEW.changed_at := coalesce(import_event_time(), now());
     ELSIF coalesce(current_setting('worktrack.history_import', true), '') <> 'on' THEN
         RAISE EXCEPTION 'task history is written by the tasks trigger: direct INSERT refused'
             USING ERRCODE = 'integrity_constraint_violation',
@@ -498,8 +539,7 @@ CREATE FUNCTION public.task_history_take_event_time() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    NEW.changed_at := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz,
-                               NEW.changed_at);
+    NEW.changed_at := coalesce(import_event_time(), NEW.changed_at);
     RETURN NEW;
 END;
 $$;
@@ -632,7 +672,8 @@ BEGIN
             RETURN NEW;
         END IF;
         IF NOT EXISTS (SELECT 1 FROM task_status_transitions
-                        WHERE from_status = OLD.status AND to_status = NEW.status) THEN
+                        WHERE from_status = OLD.status AND to_status = NEW.status)
+           AND NOT importing() THEN
             RAISE EXCEPTION 'task % cannot move from % to %', OLD.key, OLD.status, NEW.status
                 USING ERRCODE = 'integrity_constraint_violation',
                       CONSTRAINT = 'chk_tasks_status_transition',
@@ -696,9 +737,12 @@ CREATE FUNCTION public.tasks_record_sprint_membership() RETURNS trigger
     AS $$
 DECLARE
     actor constant text := coalesce(nullif(current_setting('worktrack.actor', true), ''), session_user);
-    happened constant timestamptz := coalesce(nullif(current_setting('worktrack.event_at', true), '')::timestamptz,
-                                        now());
     closing constant bigint := nullif(current_setting('worktrack.closing_sprint', true), '')::bigint;
+    -- the close's moves happen at the close instant, whoever closes
+    happened constant timestamptz := coalesce(
+        CASE WHEN TG_OP = 'UPDATE' AND OLD.sprint_id = closing
+             THEN (SELECT s.completed_at FROM sprints s WHERE s.id = closing AND s.state = 'closed') END,
+        import_event_time(), now());
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.sprint_id IS NOT DISTINCT FROM OLD.sprint_id THEN
         IF NEW.sprint_id IS NOT NULL AND NEW.story_points IS DISTINCT FROM OLD.story_points THEN
@@ -718,7 +762,7 @@ BEGIN
                 coalesce(OLD.sprint_id = closing, false), actor, happened);
     END IF;
     IF NEW.sprint_id IS NOT NULL THEN
-        IF EXISTS (SELECT 1 FROM sprints WHERE id = NEW.sprint_id AND state = 'closed') THEN
+        IF NOT importing() AND EXISTS (SELECT 1 FROM sprints WHERE id = NEW.sprint_id AND state = 'closed') THEN
             RAISE EXCEPTION 'task % cannot join sprint %: it is closed', NEW.key, NEW.sprint_id
                 USING ERRCODE = 'integrity_constraint_violation',
                       CONSTRAINT = 'chk_tasks_sprint_not_closed', TABLE = 'tasks', COLUMN = 'sprint_id';
@@ -764,7 +808,7 @@ CREATE FUNCTION public.tasks_take_event_time() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    happened constant timestamptz := nullif(current_setting('worktrack.event_at', true), '')::timestamptz;
+    happened constant timestamptz := import_event_time();
 BEGIN
     IF happened IS NOT NULL AND NEW.status IS DISTINCT FROM OLD.status THEN
         IF NEW.status = 'completed' THEN
@@ -841,6 +885,13 @@ CREATE TABLE public.idempotency_keys (
     CONSTRAINT chk_idempotency_keys_key_length CHECK (((length(key) >= 1) AND (length(key) <= 255))),
     CONSTRAINT chk_idempotency_keys_request_hash_length CHECK ((length(request_hash) = 32)),
     CONSTRAINT chk_idempotency_keys_status_success CHECK (((status >= 200) AND (status <= 299)))
+);
+
+CREATE TABLE public.import_transactions (
+    xact_id xid8 NOT NULL,
+    source text NOT NULL,
+    began_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_import_transactions_source_not_blank CHECK ((btrim(source) <> ''::text))
 );
 
 CREATE TABLE public.project_sprint_associations (
@@ -1150,6 +1201,9 @@ ALTER TABLE ONLY public.epics
 ALTER TABLE ONLY public.features
     ADD CONSTRAINT features_pkey PRIMARY KEY (project_id, id);
 
+ALTER TABLE ONLY public.import_transactions
+    ADD CONSTRAINT import_transactions_pkey PRIMARY KEY (xact_id);
+
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT pk_idempotency_keys PRIMARY KEY (caller, key);
 
@@ -1312,6 +1366,8 @@ CREATE UNIQUE INDEX uq_users_jira_account_id ON public.users USING btree (jira_a
 CREATE TRIGGER trg_epics_updated_at BEFORE UPDATE ON public.epics FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TRIGGER trg_features_updated_at BEFORE UPDATE ON public.features FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_import_transactions_only_through_import_begin BEFORE INSERT OR UPDATE ON public.import_transactions FOR EACH ROW EXECUTE FUNCTION public.import_transactions_only_through_import_begin();
 
 CREATE TRIGGER trg_project_sprint_associations_updated_at BEFORE UPDATE ON public.project_sprint_associations FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 

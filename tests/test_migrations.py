@@ -31,6 +31,7 @@ WORKTRACK_TABLES = {
     "task_status_transitions",
     "task_history",
     "sprint_membership_events",
+    "import_transactions",
     "task_dependencies",
     "task_links",
     "sprints",

@@ -34,7 +34,8 @@ def _at(conn: Conn, instant: str, statement: str, *params: Any) -> None:
     """One change of tasks, committed as if made at `instant` by ann."""
     with conn.transaction():
         conn.execute(
-            "SELECT set_config('worktrack.event_at', %s, true), set_config('worktrack.actor', 'ann', true)",
+            "SELECT import_begin('test'), set_config('worktrack.event_at', %s, true),"
+            " set_config('worktrack.actor', 'ann', true)",
             (instant,),
         )
         conn.execute(statement, params)

@@ -80,6 +80,8 @@ DECLARE
     next_sprint bigint;
     k int;
 BEGIN
+    -- the past instants are honoured only in an import transaction
+    PERFORM import_begin('demo');
     PERFORM set_config('worktrack.actor', 'demo', true);
     FOR s IN
         SELECT sp.id, sp.start_date, sp.end_date, sp.jira_board_id,
