@@ -22,7 +22,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from service import db
+from service import config, db
 from service.api import _field_errors, cursor_ids
 from service.errors import ApiError, Unprocessable
 from service.models import (
@@ -89,7 +89,14 @@ async def _answer(work: Awaitable[str | None]) -> Doc:
 
 def _allowed_hosts() -> list[str]:
     raw = os.environ.get("WORKTRACK_MCP_ALLOWED_HOSTS", "").strip()
-    return [h.strip() for h in raw.split(",") if h.strip()] or ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    if raw:
+        return [h.strip() for h in raw.split(",") if h.strip()]
+    # By default the names the API answers (config.allowed_hosts_from_env): the
+    # loopback names and the address `worktrack serve` listens on, with or without a port.
+    listen = os.environ.get("WORKTRACK_LISTEN_HOST", "").strip().lower().strip("[]")
+    names = [*config.LOOPBACK_HOSTS, *([listen] if listen and listen not in ("0.0.0.0", "::") else [])]
+    hosts = [f"[{name}]" if ":" in name else name for name in names]
+    return [pattern for host in hosts for pattern in (host, f"{host}:*")]
 
 
 def transport_security() -> TransportSecuritySettings:

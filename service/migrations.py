@@ -89,7 +89,14 @@ def _migration_lock(conn: psycopg.Connection[Any], prepare: Callable[[], None]) 
             )
         time.sleep(0.2)
     try:
-        conn.execute("DELETE FROM yoyo_lock WHERE pid < 0")
+        try:
+            conn.execute("DELETE FROM yoyo_lock WHERE pid < 0")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            # The API's role (worktrack_api) may not migrate: say so, not a traceback.
+            raise MigrationFailed(
+                f"this role may not migrate the database ({_reason(exc)}); migrate as the schema "
+                "owner, and start the server with --no-migrate"
+            ) from None
         prepare()
         try:
             conn.execute(

@@ -416,6 +416,10 @@ BEGIN
     IF NEW.task_id = NEW.depends_on_id THEN
         RETURN NEW;  -- a self edge is chk_task_dependencies_not_self's to refuse
     END IF;
+    IF TG_OP = 'UPDATE' AND (NEW.project_id, NEW.task_id, NEW.depends_on_id)
+                            = (OLD.project_id, OLD.task_id, OLD.depends_on_id) THEN
+        RETURN NEW;  -- is_satisfied flipped by a status change: the edge itself is unchanged
+    END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'add dependencies under READ COMMITTED, not %',
                         upper(current_setting('transaction_isolation'))

@@ -115,7 +115,8 @@ def test_each_page_loads_without_console_error_or_failed_request(
         watched.page.wait_for_selector(".swagger-ui .info .title", timeout=10_000)
         assert "worktrack" in watched.page.inner_text(".swagger-ui .info .title").lower()
     else:
-        assert float(response.headers["server-timing"].split("dur=")[1]) < 1000
+        # Server time is measured (tests/test_ui.py prints it), not asserted here.
+        assert response.headers["server-timing"].startswith("app;dur=")
     assert _screenshot(watched.page, name).stat().st_size > 0
     assert watched.problems == []
 
