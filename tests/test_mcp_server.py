@@ -400,6 +400,10 @@ def test_eight_clients_claim_400_tasks_each_exactly_once_and_never_before_its_de
             ).fetchall()
         )
         assert len(claims) == total and set(claims.values()) == {1}
+        # Order by history row ids, not timestamps: now() is a transaction's start, and a
+        # claim's transaction starts (returning expired leases) before the claim sees the
+        # completion it waited for. Ids are drawn in the order rows are written, and a claim
+        # writes its row only after the blocker's completion committed.
         early = conn.execute(
             """
             SELECT t.key, blocker.key
@@ -407,7 +411,11 @@ def test_eight_clients_claim_400_tasks_each_exactly_once_and_never_before_its_de
               JOIN tasks t ON t.project_id = d.project_id AND t.id = d.task_id
               JOIN tasks blocker ON blocker.project_id = d.project_id AND blocker.id = d.depends_on_id
               JOIN projects p ON p.id = d.project_id
-             WHERE p.key = 'swarm' AND t.claimed_at <= blocker.completed_at
+              JOIN task_history claimed ON claimed.project_id = t.project_id AND claimed.task_id = t.id
+                                       AND claimed.to_status = 'in_progress'
+              JOIN task_history done ON done.project_id = blocker.project_id AND done.task_id = blocker.id
+                                    AND done.to_status = 'completed'
+             WHERE p.key = 'swarm' AND claimed.id < done.id
             """
         ).fetchall()
         assert early == []
