@@ -46,6 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # before any worker starts (workers that fail at import are restarted for ever).
     os.environ["WORKTRACK_LISTEN_HOST"] = args.host
     config.check_all()
+    if not _auth_allowed_here(args.host):
+        return 2
     server = config.ServerSettings.from_env()
     url, source = database.resolve_database_url()
     if args.migrate:
@@ -58,8 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if seed.is_empty(url):
             seed.seed_demo(url)
             _say("seeded demo data")
-    if not _announce_access(url, args):
-        return 2
+    _announce_access(url, args)
     _say(f"serving on http://{args.host}:{args.port} (database: {database.redact(url)}, {source})")
     # Workers import the app themselves and find the database through this variable.
     os.environ["DATABASE_URL"] = url
@@ -87,23 +88,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _announce_access(url: str, args: argparse.Namespace) -> bool:
-    """Refuse WORKTRACK_AUTH=disabled off loopback; on a fresh database make and
-    print the first admin token (and, with --demo, a curl line that uses it)."""
+def _auth_allowed_here(host: str) -> bool:
+    """WORKTRACK_AUTH=disabled is for local experiments: refused off loopback."""
+    from service import access
+
+    if access.auth_enabled():
+        return True
+    if host.strip("[]") not in config.LOOPBACK_HOSTS:
+        print(
+            f"worktrack: error: WORKTRACK_AUTH=disabled is allowed only on a loopback address, not {host}",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _announce_access(url: str, args: argparse.Namespace) -> None:
+    """On a fresh database make and print the first admin token (and, with --demo,
+    a curl line that uses it)."""
     import psycopg
 
     from service import access, tokens
 
     if not access.auth_enabled():
-        if args.host.strip("[]") not in config.LOOPBACK_HOSTS:
-            print(
-                "worktrack: error: WORKTRACK_AUTH=disabled is allowed only on a loopback address, "
-                f"not {args.host}",
-                file=sys.stderr,
-            )
-            return False
         _say("access control is disabled (WORKTRACK_AUTH=disabled): every caller is an admin")
-        return True
+        return
     with psycopg.connect(url) as conn:
         token = tokens.first_admin(conn)
     if token is not None:
@@ -118,7 +127,6 @@ def _announce_access(url: str, args: argparse.Namespace) -> bool:
             f"try: curl -H 'Authorization: Bearer $WORKTRACK_TOKEN' http://{args.host}:{args.port}/projects"
             " (an admin token: `worktrack token create --name me --admin`)"
         )
-    return True
 
 
 def cmd_token(args: argparse.Namespace) -> int:
