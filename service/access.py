@@ -227,8 +227,17 @@ class Authorize:
     path parameters are known; `enabled=False` (WORKTRACK_AUTH=disabled) lets
     everyone in as an admin."""
 
-    def __init__(self, app: ASGIApp, pool: Pool, rule: Rule, enabled: bool, cookie: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        pool: Pool,
+        rule: Rule,
+        enabled: bool,
+        cookie: bool = False,
+        sign_in: str | None = None,
+    ) -> None:
         self.app, self.pool, self.rule, self.enabled, self.cookie = app, pool, rule, enabled, cookie
+        self.sign_in = sign_in  # where a browser without a token is sent (the UI's pages)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.rule.need == "open":
@@ -257,6 +266,16 @@ class Authorize:
             )
             decide(principal, self.rule.need, project is not None, project_id, project or "")
         except ApiError as exc:
+            if exc.status == 401 and self.sign_in is not None:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 303,
+                        "headers": [(b"location", self.sign_in.encode())],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})
+                return
             await send_problem(send, exc.status, exc.title, exc.detail, exc.headers)
             return
         except PoolTimeout:

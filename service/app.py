@@ -42,6 +42,7 @@ from service.routes import (
     workstreams,
 )
 from service.ui import routes as ui
+from service.ui import sign_in
 
 log = logging.getLogger("worktrack.access")
 
@@ -174,8 +175,10 @@ def create_app(
     writers = db.WriterGate(pool)
     enabled = access.auth_enabled()
 
-    def authorize(rule: access.Rule, *, cookie: bool = False) -> Middleware:
-        return Middleware(access.Authorize, pool=pool, rule=rule, enabled=enabled, cookie=cookie)
+    def authorize(rule: access.Rule, *, cookie: bool = False, sign_in: str | None = None) -> Middleware:
+        return Middleware(
+            access.Authorize, pool=pool, rule=rule, enabled=enabled, cookie=cookie, sign_in=sign_in
+        )
 
     def api_guards(rule: access.Rule) -> list[Middleware]:
         return guards.json_api(server.allowed_hosts, writers, authorize(rule))
@@ -183,8 +186,10 @@ def create_app(
     def ui_guards(path: str) -> list[Middleware]:
         return [
             Middleware(guards.HostCheck, allowed=server.allowed_hosts),
-            authorize(ui.rule_for(path), cookie=True),
+            authorize(ui.rule_for(path), cookie=True, sign_in="/ui/sign-in"),
         ]
+
+    ui_guards_open = [Middleware(guards.HostCheck, allowed=server.allowed_hosts)]
 
     def mcp_guarded(route: Route) -> Route:
         guarded = authorize(access.Rule("token"))
@@ -215,6 +220,11 @@ def create_app(
                 middleware=ui_guards(page.path),
             )
             for page in ui.PAGES
+        ),
+        # Signing in to the UI: open, Host-checked, CSRF-checked (service.ui.sign_in).
+        *(
+            Route(r.path, r.endpoint, methods=r.methods, include_in_schema=False, middleware=ui_guards_open)
+            for r in sign_in.ROUTES
         ),
         # /mcp checks its Host itself (WORKTRACK_MCP_ALLOWED_HOSTS); each tool its project
         *(mcp_guarded(route) for route in mcp_routes),

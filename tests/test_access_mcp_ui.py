@@ -3,6 +3,7 @@ the stdio MCP server (WORKTRACK_TOKEN) and the web UI (404 for a project it cann
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -86,9 +87,40 @@ def test_the_ui_shows_only_what_the_token_may_read(db_url: str) -> None:
     admin_token(db_url)
     reader = make_token(db_url, "reader", "read", ["alpha"])
     with TestClient(create_app(db_url, TEST_POOL), base_url="http://localhost") as client:
-        assert client.get("/ui/projects/alpha/board").status_code == 401
+        first = client.get("/ui/projects/alpha/board", follow_redirects=False)
+        assert (first.status_code, first.headers["location"]) == (303, "/ui/sign-in")
         client.cookies.set("worktrack_token", reader)
         assert client.get("/ui/projects/alpha/board").status_code == 200
         assert client.get("/ui/projects/beta/board").status_code == 404
         assert client.get("/ui/projects/nope/board").status_code == 404
         assert client.get("/ui/projects").status_code == 403
+
+
+def test_signing_in_keeps_the_token_in_a_strict_httponly_cookie_behind_a_csrf_check(db_url: str) -> None:
+    _projects(db_url)
+    reader = make_token(db_url, "reader", "read", ["alpha"])
+    with TestClient(create_app(db_url, TEST_POOL), base_url="http://localhost") as client:
+        form = client.get("/ui/sign-in")
+        assert form.status_code == 200
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        # a post without the form's CSRF value (another site's form) signs nobody in
+        forged = client.post("/ui/sign-in", data={"token": reader, "csrf": "guess"}, follow_redirects=False)
+        assert forged.status_code == 403
+        assert "worktrack_token" not in forged.headers.get("set-cookie", "")
+        form = client.get("/ui/sign-in")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        wrong = client.post("/ui/sign-in", data={"token": "wt_nope", "csrf": csrf.group(1)})
+        assert wrong.status_code == 401 and "wt_nope" not in wrong.text
+        form = client.get("/ui/sign-in")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        signed = client.post(
+            "/ui/sign-in", data={"token": reader, "csrf": csrf.group(1)}, follow_redirects=False
+        )
+        assert signed.status_code == 303
+        cookie = signed.headers["set-cookie"]
+        assert "worktrack_token=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert client.get("/ui/projects/alpha/board").status_code == 200
+        assert client.get("/ui/projects/beta/board").status_code == 404
