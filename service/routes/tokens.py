@@ -78,6 +78,7 @@ async def revoke_token(request: Request) -> Response:
 
     if not await db.run(pool(request), revoke):
         raise NotFound(f"no token is named {name!r}")
+    access.forget_cached()  # this process stops accepting it now
     return Response(status_code=204)
 
 
