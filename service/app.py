@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import db, guards, mcp_server, metrics, openapi, queries
+from service import access, db, guards, mcp_server, metrics, openapi, queries
 from service.config import PoolSettings, ServerSettings
 from service.database import resolve_database_url
 from service.db import Pool, create_pool
@@ -30,8 +30,19 @@ from service.errors import (
     unexpected_error_handler,
 )
 from service.migrations import known_migration_ids
-from service.routes import KEY_PARAMETERS, epics, planning, projects, queue, sprints, tasks, workstreams
+from service.routes import (
+    KEY_PARAMETERS,
+    epics,
+    planning,
+    projects,
+    queue,
+    sprints,
+    tasks,
+    tokens,
+    workstreams,
+)
 from service.ui import routes as ui
+from service.ui import sign_in
 
 log = logging.getLogger("worktrack.access")
 
@@ -154,6 +165,7 @@ def create_app(
         *sprints.ENDPOINTS,
         *workstreams.ENDPOINTS,
         *planning.ENDPOINTS,
+        *tokens.ENDPOINTS,
     ]
     document = openapi.build(endpoints)
 
@@ -161,24 +173,61 @@ def create_app(
         return JSONResponse(document)
 
     writers = db.WriterGate(pool)
-    api_guards = guards.json_api(server.allowed_hosts, writers)
-    ui_guards = [Middleware(guards.HostCheck, allowed=server.allowed_hosts)]
+    enabled = access.auth_enabled()
+
+    def authorize(rule: access.Rule, *, cookie: bool = False, sign_in: str | None = None) -> Middleware:
+        return Middleware(
+            access.Authorize, pool=pool, rule=rule, enabled=enabled, cookie=cookie, sign_in=sign_in
+        )
+
+    def api_guards(rule: access.Rule) -> list[Middleware]:
+        return guards.json_api(server.allowed_hosts, writers, authorize(rule))
+
+    def ui_guards(path: str) -> list[Middleware]:
+        return [
+            Middleware(guards.HostCheck, allowed=server.allowed_hosts),
+            authorize(ui.rule_for(path), cookie=True, sign_in="/ui/sign-in"),
+        ]
+
+    ui_guards_open = [Middleware(guards.HostCheck, allowed=server.allowed_hosts)]
+
+    def mcp_guarded(route: Route) -> Route:
+        guarded = authorize(access.Rule("token"))
+        checked = guarded.cls(route.app, *guarded.args, **guarded.kwargs)
+        return Route(route.path, checked, methods=route.methods)
     # Probes and scrapers reach these by whatever address they have: no Host check.
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics.metrics, methods=["GET"]),
-        Route("/openapi.json", openapi_json, methods=["GET"], middleware=api_guards),
+        Route("/metrics", metrics.metrics, methods=["GET"], middleware=[authorize(access.METRICS_RULE)]),
+        Route("/openapi.json", openapi_json, methods=["GET"], middleware=api_guards(access.OPENAPI_RULE)),
         *(
-            Route(_route_path(e.path), e.handler, methods=[e.method], middleware=api_guards)
+            Route(
+                _route_path(e.path),
+                e.handler,
+                methods=[e.method],
+                middleware=api_guards(access.rule_for(e.method, e.path)),
+            )
             for e in endpoints
         ),
         # The web UI and /docs: HTML, so not in the OpenAPI document; Host-checked like the API.
         *(
-            Route(page.path, page.endpoint, methods=["GET"], include_in_schema=False, middleware=ui_guards)
+            Route(
+                page.path,
+                page.endpoint,
+                methods=["GET"],
+                include_in_schema=False,
+                middleware=ui_guards(page.path),
+            )
             for page in ui.PAGES
         ),
-        *mcp_routes,  # /mcp checks its Host itself (WORKTRACK_MCP_ALLOWED_HOSTS)
+        # Signing in to the UI: open, Host-checked, CSRF-checked (service.ui.sign_in).
+        *(
+            Route(r.path, r.endpoint, methods=r.methods, include_in_schema=False, middleware=ui_guards_open)
+            for r in sign_in.ROUTES
+        ),
+        # /mcp checks its Host itself (WORKTRACK_MCP_ALLOWED_HOSTS); each tool its project
+        *(mcp_guarded(route) for route in mcp_routes),
     ]
     templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
     app = Starlette(

@@ -421,7 +421,8 @@ request = function()
   counter = counter + 1
   local body = string.format('{"key":"T-HTTP-%d-%d","title":"load","priority":5}',
                              math.random(1, 1000000000), counter)
-  return wrk.format("POST", "/projects/P1/tasks", {["Content-Type"] = "application/json"}, body)
+  wrk.headers["Content-Type"] = "application/json"
+  return wrk.format("POST", "/projects/P1/tasks", wrk.headers, body)
 end
 """,
     "claim": """
@@ -445,12 +446,35 @@ def _free_port() -> int:
 
 
 def measure_http(url: str, seconds: int, connections: int) -> list[Row]:
+    """Each case twice: with access control off (WORKTRACK_AUTH=disabled), then as a
+    `write` token on every project, so the cost of the token check shows."""
+    from service import tokens
+
+    with psycopg.connect(url) as conn:
+        keys = [row[0] for row in conn.execute("SELECT key FROM projects ORDER BY id")]
+        token = tokens.create(conn, f"bench-{uuid.uuid4().hex[:8]}", "write", keys)
+    off = _measure_http(url, seconds, connections, None)
+    on = _measure_http(url, seconds, connections, token)
+    rows = []
+    for (what, rate_off, floor), (_, rate_on, _) in zip(off, on, strict=True):
+        rows.append(Row(f"HTTP {what}, access control off", f"{rate_off:,.0f} req/s", floor))
+        cost = (1 - rate_on / rate_off) * 100 if rate_off else 0.0
+        slower = f"{cost:+.1f}% slower than off"
+        rows.append(Row(f"HTTP {what}, write token", f"{rate_on:,.0f} req/s", slower))
+        _progress(f"{rows[-1].what}: {rows[-1].result} ({rows[-1].floor})")
+    return rows
+
+
+def _measure_http(
+    url: str, seconds: int, connections: int, token: str | None
+) -> list[tuple[str, float, str]]:
     port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "WORKTRACK_POOL_MAX_SIZE": "10",
         "WORKTRACK_POOL_MIN_SIZE": "10",
+        "WORKTRACK_AUTH": "required" if token else "disabled",
     }
     server = subprocess.Popen(
         [
@@ -469,20 +493,18 @@ def measure_http(url: str, seconds: int, connections: int) -> list[Row]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    rows: list[Row] = []
+    rows: list[tuple[str, float, str]] = []
     try:
         _wait_ready(base)
         wrk = shutil.which("wrk")
         for what, path, script, orm, minimal in HTTP_CASES:
             rate = (
-                _wrk(wrk, base + path, script, seconds, connections)
+                _wrk(wrk, base + path, script, seconds, connections, token)
                 if wrk
-                else asyncio.run(_python_load(base, path, script, seconds, connections))
+                else asyncio.run(_python_load(base, path, script, seconds, connections, token))
             )
-            rows.append(
-                Row(f"HTTP {what}", f"{rate:,.0f} req/s", f"ORM stack {orm}, minimal app {minimal} req/s")
-            )
-            _progress(f"{rows[-1].what}: {rows[-1].result}")
+            rows.append((what, rate, f"ORM stack {orm}, minimal app {minimal} req/s"))
+            _progress(f"HTTP {what} ({'token' if token else 'access control off'}): {rate:,.0f} req/s")
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -503,8 +525,10 @@ def _wait_ready(base: str) -> None:
     raise RuntimeError("the server did not get ready in 30 s")
 
 
-def _wrk(wrk: str, url: str, script: str | None, seconds: int, connections: int) -> float:
+def _wrk(wrk: str, url: str, script: str | None, seconds: int, connections: int, token: str | None) -> float:
     command = [wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(_WRK_SCRIPTS.get(script or "", ""))
     try:
@@ -519,7 +543,9 @@ def _wrk(wrk: str, url: str, script: str | None, seconds: int, connections: int)
     raise RuntimeError(f"wrk printed no rate:\n{output}")
 
 
-async def _python_load(base: str, path: str, script: str | None, seconds: int, connections: int) -> float:
+async def _python_load(
+    base: str, path: str, script: str | None, seconds: int, connections: int, token: str | None
+) -> float:
     import httpx2 as httpx
 
     done = 0
@@ -527,7 +553,8 @@ async def _python_load(base: str, path: str, script: str | None, seconds: int, c
 
     async def worker(n: int) -> None:
         nonlocal done
-        async with httpx.AsyncClient(base_url=base) as client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(base_url=base, headers=headers) as client:
             i = 0
             while time.monotonic() < stop:
                 i += 1

@@ -46,6 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # before any worker starts (workers that fail at import are restarted for ever).
     os.environ["WORKTRACK_LISTEN_HOST"] = args.host
     config.check_all()
+    if not _auth_allowed_here(args.host):
+        return 2
     server = config.ServerSettings.from_env()
     url, source = database.resolve_database_url()
     if args.migrate:
@@ -58,6 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if seed.is_empty(url):
             seed.seed_demo(url)
             _say("seeded demo data")
+    _announce_access(url, args)
     _say(f"serving on http://{args.host}:{args.port} (database: {database.redact(url)}, {source})")
     # Workers import the app themselves and find the database through this variable.
     os.environ["DATABASE_URL"] = url
@@ -85,6 +88,77 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _auth_allowed_here(host: str) -> bool:
+    """WORKTRACK_AUTH=disabled is for local experiments: refused off loopback."""
+    from service import access
+
+    if access.auth_enabled():
+        return True
+    if host.strip("[]") not in config.LOOPBACK_HOSTS:
+        print(
+            f"worktrack: error: WORKTRACK_AUTH=disabled is allowed only on a loopback address, not {host}",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _announce_access(url: str, args: argparse.Namespace) -> None:
+    """On a fresh database make and print the first admin token (and, with --demo,
+    a curl line that uses it)."""
+    import psycopg
+
+    from service import access, tokens
+
+    if not access.auth_enabled():
+        _say("access control is disabled (WORKTRACK_AUTH=disabled): every caller is an admin")
+        return
+    with psycopg.connect(url) as conn:
+        token = tokens.first_admin(conn)
+    if token is not None:
+        _say(
+            f"first start: created the admin token {token} (token 'admin', stored only as a digest: "
+            "keep it now; `worktrack token create` makes more)"
+        )
+        if args.demo:
+            _say(f"try: curl -H 'Authorization: Bearer {token}' http://{args.host}:{args.port}/projects")
+    elif args.demo:
+        _say(
+            f"try: curl -H 'Authorization: Bearer $WORKTRACK_TOKEN' http://{args.host}:{args.port}/projects"
+            " (an admin token: `worktrack token create --name me --admin`)"
+        )
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """worktrack token create/list/revoke, on the database directly (as its owner)."""
+    import json
+
+    import psycopg
+
+    from service import tokens
+
+    url, _ = database.resolve_database_url()
+    with psycopg.connect(url) as conn:
+        if args.action == "create":
+            role = "admin" if args.admin else args.role
+            if role is None:
+                print("worktrack: error: give --admin, or --role and --project", file=sys.stderr)
+                return 2
+            try:
+                expires_in = tokens.interval(args.expires_in)
+                token = tokens.create(conn, args.name, role, args.project or [], expires_in)
+            except tokens.TokenError as exc:
+                print(f"worktrack: error: {exc}", file=sys.stderr)
+                return 2
+            print(token)  # shown once: only its digest is stored
+        elif args.action == "list":
+            print(json.dumps(tokens.listing(conn), indent=2))
+        elif not tokens.revoke(conn, args.name):
+            print(f"worktrack: error: no token is named {args.name!r}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -105,8 +179,17 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     pool = create_pool(url, PoolSettings.from_env())
 
     async def serve() -> None:
+        from service import access
+
         await pool.open(wait=False)
         try:
+            # The stdio server acts as the token in WORKTRACK_TOKEN.
+            if access.auth_enabled():
+                token = os.environ.get("WORKTRACK_TOKEN", "").strip()
+                principal, _ = await access.authenticate(pool, token, None)
+            else:
+                principal = access.NOBODY_CHECKS
+            access.current.set(principal)
             await mcp_server.build(pool).run_stdio_async()
         finally:
             await pool.close()
@@ -299,6 +382,19 @@ def build_parser() -> argparse.ArgumentParser:
     maintain.set_defaults(func=cmd_maintain)
 
     # Listed for --help; main() hands `bench` and its own options to service.bench.
+    token = sub.add_parser("token", help="create, list and revoke API tokens")
+    token_sub = token.add_subparsers(dest="action", required=True)
+    create = token_sub.add_parser("create", help="make a token and print it (once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--admin", action="store_true", help="the instance role: everything")
+    create.add_argument("--role", choices=["read", "write", "agent"])
+    create.add_argument("--project", action="append", help="a project key (repeat for more)")
+    create.add_argument("--expires-in", help="e.g. 30d, 12h, 15m (default: never)")
+    token_sub.add_parser("list", help="the tokens, without their secrets")
+    revoke = token_sub.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
+    token.set_defaults(func=cmd_token)
+
     sub.add_parser("bench", help="measure queries and HTTP on a scratch database (bench --help)")
     return parser
 

@@ -272,13 +272,17 @@ def _names(header: str, tag: str) -> bool:
     return "*" in tags or tag in tags
 
 
-def json_api(allowed_hosts: tuple[str, ...], pool: Any) -> list[Middleware]:
+def json_api(
+    allowed_hosts: tuple[str, ...], pool: Any, authorize: Middleware | None = None
+) -> list[Middleware]:
     """The guards of the JSON API's routes, for Route(..., middleware=...) or a Mount:
-    Host names, JSON bodies, Idempotency-Key on POST, ETags."""
+    Host names, the token check (service.access), JSON bodies, Idempotency-Key on
+    POST, ETags."""
     from service.idempotency import Idempotency
 
     return [
         Middleware(HostCheck, allowed=allowed_hosts),
+        *([authorize] if authorize is not None else []),
         Middleware(JsonBodies),
         Middleware(Idempotency, pool=pool),
         Middleware(ETags),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 from mcp.server import MCPServer
@@ -22,7 +22,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from service import config, db
+from service import access, config, db
 from service.api import _field_errors, cursor_ids
 from service.errors import ApiError, Unprocessable
 from service.models import (
@@ -71,10 +71,15 @@ def _checked(model: type[M], **fields: Any) -> M:
         raise Unprocessable("the arguments are invalid", errors=_field_errors(exc, "arguments")) from None
 
 
-async def _answer(work: Awaitable[str | None]) -> Doc:
+async def _answer(work: Coroutine[Any, Any, str | None], allowed: Awaitable[Any]) -> Doc:
     """The document the HTTP API would answer ({} for its 204), or its problem+json
-    as a tool error."""
+    as a tool error. `allowed` is the token check of the call (service.access)."""
     try:
+        try:
+            await allowed
+        except BaseException:
+            work.close()
+            raise
         doc = await work
     except ApiError as exc:
         problem: Doc = {"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail}
@@ -143,12 +148,12 @@ def build(pool: db.Pool) -> MCPServer[Any]:
                 pool, lambda conn: projects.page(conn, after_id=after_id, limit=query.limit, is_active=None)
             )
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, None, "admin"))
 
     @tool(read_only=True)
     async def get_next_task(project: Project) -> Doc:
         """The task claim_task would get now, changing nothing; {} when none is ready."""
-        return await _answer(queue_routes.next_ready(pool, project))
+        return await _answer(queue_routes.next_ready(pool, project), access.require(pool, project, "read"))
 
     @tool()
     async def claim_task(
@@ -173,7 +178,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             )
             return await queue_routes.claim(pool, body)
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "agent"))
 
     @tool()
     async def heartbeat(project: Project, key: Key, agent: Agent, lease_seconds: Lease = None) -> Doc:
@@ -183,7 +188,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             body = _checked(Heartbeat, agent=agent, lease_seconds=lease_seconds)
             return await queue_routes.extend_lease(pool, project, key, body)
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "agent"))
 
     @tool()
     async def update_task_status(
@@ -204,7 +209,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             body = _checked(StatusChange, status=status, note=note, evidence=evidence, agent=agent)
             return await task_routes.set_status(pool, project, key, body)
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "agent"))
 
     @tool(read_only=True)
     async def get_task(project: Project, key: Key) -> Doc:
@@ -216,7 +221,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
                 raise await task_routes.task_missing(pool, project, key)
             return doc
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "read"))
 
     @tool(read_only=True)
     async def list_tasks(
@@ -259,7 +264,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
                 raise project_not_found(project)
             return doc
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "read"))
 
     @tool()
     async def create_task(
@@ -293,7 +298,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             body = _checked(TaskCreate, **fields)
             return (await task_routes.insert_tasks(pool, project, [body]))[1:-1]  # the one of the array
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "agent"))
 
     @tool()
     async def create_tasks(
@@ -314,7 +319,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             docs = await task_routes.insert_batch(pool, project, items)
             return f'{{"items":{docs},"next":null}}'
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "agent"))
 
     @tool()
     async def add_dependency(
@@ -323,7 +328,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         depends_on: Annotated[str, Field(description="the task it must wait for")],
     ) -> Doc:
         """Make a task wait for another until it completes."""
-        return await _answer(_edge(pool, project, key, depends_on))
+        return await _answer(_edge(pool, project, key, depends_on), access.require(pool, project, "write"))
 
     @tool()
     async def remove_dependency(project: Project, key: Key, depends_on: str) -> Doc:
@@ -333,12 +338,12 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             await task_routes.remove_edge(pool, project, key, depends_on)
             return json.dumps({"task": key, "depends_on": depends_on, "removed": True})
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "write"))
 
     @tool()
     async def link_tasks(project: Project, key: Key, other: str, kind: LinkKind) -> Doc:
         """Link without blocking: related, or discovered_from (key was found working on other)."""
-        return await _answer(_edge(pool, project, key, other, kind))
+        return await _answer(_edge(pool, project, key, other, kind), access.require(pool, project, "write"))
 
     @tool(read_only=True)
     async def get_progress(project: Project, epic: str | None = None, feature: str | None = None) -> Doc:
@@ -357,7 +362,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
                 raise await missing_in(pool, project, what)
             return doc
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "read"))
 
     @tool(read_only=True)
     async def get_sprint_report(project: Project, sprint: int, velocity_sprints: int = 3) -> Doc:
@@ -375,7 +380,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
                 raise sprint_not_found(sprint)
             return doc
 
-        return await _answer(run())
+        return await _answer(run(), access.require(pool, project, "read"))
 
     return MCPServer("worktrack", instructions=INSTRUCTIONS, tools=registered)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from service import access
 from service.models import Patch, Problem
 from service.routes import KEY_PARAMETERS, Endpoint, KeyConvertor
 
@@ -45,6 +46,12 @@ _IF_NONE_MATCH = {
 # Routes whose single document If-Match guards (service.routes.if_match)
 _GUARDED = ("patch_", "delete_project", "delete_epic", "delete_feature", "delete_task", "change_status")
 _FREE_OBJECTS: dict[str, dict[str, Any]] = {
+    "token": {
+        "type": "object",
+        "description": "the new token; `token` is its secret, shown this once",
+        "required": ["name", "role", "projects", "token"],
+    },
+    "tokens": {"type": "array", "items": {"type": "object"}, "description": "tokens, without secrets"},
     "row": {"type": "object", "description": "the row, its columns as fields", "required": ["id"]},
     "report": {
         "type": "object",
@@ -180,7 +187,31 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
         operation["responses"]["304"] = {"description": "If-None-Match names the current ETag"}
     if guarded:
         operation["responses"]["412"] = {"description": "If-Match names an old ETag", "content": _PROBLEM}
+    # Who may call it: the same rule service.access.Authorize applies.
+    rule = access.rule_for(endpoint.method, endpoint.path)
+    operation["security"] = [{"bearer": []}]
+    operation["x-worktrack-role"] = rule.need
+    operation["description"] = _ROLE_WORDS[rule.need]
+    operation["responses"]["401"] = {
+        "description": "no token, or an unknown, expired or revoked one (WWW-Authenticate: Bearer)",
+        "content": _PROBLEM,
+    }
+    operation["responses"]["403"] = {"description": "the token's role may not do this", "content": _PROBLEM}
+    if rule.project_from is not None:
+        operation["responses"].setdefault(
+            "404", {"description": "no such project, or one the token does not list", "content": _PROBLEM}
+        )
     return operation
+
+
+_ROLE_WORDS = {
+    "read": "Needs the role read (or agent, write, admin) on the project.",
+    "agent": "Needs the role agent (or write, admin) on the project.",
+    "write": "Needs the role write (or admin) on the project.",
+    "admin": "Needs an admin token.",
+    "token": "Needs any valid token.",
+    "open": "Open to everyone.",
+}
 
 
 def openapi_path(path: str) -> str:
@@ -195,6 +226,7 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
         "/healthz": {
             "get": {
                 "operationId": "healthz",
+                "security": [],
                 "summary": "The process is up",
                 "responses": {"200": {"description": "up"}},
             }
@@ -214,6 +246,7 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
         "/readyz": {
             "get": {
                 "operationId": "readyz",
+                "security": [],
                 "summary": "The database answers and holds exactly this build's migrations",
                 "responses": {
                     "200": {"description": "ready"},
@@ -222,6 +255,9 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
             }
         },
     }
+    metrics_protected = access.METRICS_RULE.need != "open"
+    paths["/metrics"]["get"]["security"] = [{"bearer": []}] if metrics_protected else []
+    paths["/metrics"]["get"]["x-worktrack-role"] = access.METRICS_RULE.need
     for endpoint in endpoints:
         path = openapi_path(endpoint.path)
         paths.setdefault(path, {})[endpoint.method.lower()] = _operation(components, endpoint)
@@ -233,5 +269,14 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
             "description": "Work tracking on PostgreSQL: projects, epics, features, tasks, the agent queue.",
         },
         "paths": paths,
-        "components": {"schemas": components.schemas},
+        "components": {
+            "schemas": components.schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API token, wt_...: `worktrack token create` or POST /tokens",
+                }
+            },
+        },
     }

@@ -859,6 +859,35 @@ BEGIN
 END;
 $$;
 
+CREATE TABLE public.api_token_projects (
+    token_id bigint NOT NULL,
+    project_id bigint NOT NULL
+);
+
+CREATE TABLE public.api_tokens (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    token_hash bytea NOT NULL,
+    role text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT chk_api_tokens_expires_after_creation CHECK (((expires_at IS NULL) OR (expires_at > created_at))),
+    CONSTRAINT chk_api_tokens_name_length CHECK (((length(name) >= 1) AND (length(name) <= 100))),
+    CONSTRAINT chk_api_tokens_role CHECK ((role = ANY (ARRAY['admin'::text, 'read'::text, 'write'::text, 'agent'::text]))),
+    CONSTRAINT chk_api_tokens_token_hash_length CHECK ((length(token_hash) = 32))
+);
+
+ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.api_tokens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 ALTER TABLE public.epics ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.epics_id_seq
     START WITH 1
@@ -1208,6 +1237,12 @@ ALTER TABLE ONLY public.features
 ALTER TABLE ONLY public.import_transactions
     ADD CONSTRAINT import_transactions_pkey PRIMARY KEY (xact_id);
 
+ALTER TABLE ONLY public.api_token_projects
+    ADD CONSTRAINT pk_api_token_projects PRIMARY KEY (token_id, project_id);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT pk_api_tokens PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT pk_idempotency_keys PRIMARY KEY (caller, key);
 
@@ -1256,6 +1291,12 @@ ALTER TABLE ONLY public.tasks
 ALTER TABLE ONLY public.team_capacities
     ADD CONSTRAINT team_capacities_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT uq_api_tokens_name UNIQUE (name);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT uq_api_tokens_token_hash UNIQUE (token_hash);
+
 ALTER TABLE ONLY public.epics
     ADD CONSTRAINT uq_epics_project_id_key UNIQUE (project_id, key);
 
@@ -1282,6 +1323,8 @@ ALTER TABLE ONLY public.team_capacities
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+CREATE INDEX idx_api_token_projects_project_id ON public.api_token_projects USING btree (project_id);
 
 CREATE INDEX idx_features_project_epic ON public.features USING btree (project_id, epic_id);
 
@@ -1438,6 +1481,12 @@ CREATE TRIGGER trg_tasks_updated_at BEFORE UPDATE ON public.tasks FOR EACH ROW E
 CREATE TRIGGER trg_team_capacities_updated_at BEFORE UPDATE ON public.team_capacities FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TRIGGER trg_users_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+ALTER TABLE ONLY public.api_token_projects
+    ADD CONSTRAINT fk_api_token_projects_project FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.api_token_projects
+    ADD CONSTRAINT fk_api_token_projects_token FOREIGN KEY (token_id) REFERENCES public.api_tokens(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.epics
     ADD CONSTRAINT fk_epics_project FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;

@@ -27,7 +27,7 @@ import pytest
 from psycopg import sql
 from starlette.testclient import TestClient
 
-from service import migrations
+from service import migrations, tokens
 from service.app import create_app
 from service.config import PoolSettings
 from service.database import server_for_tests, with_database
@@ -168,12 +168,28 @@ TEST_POOL = PoolSettings(
 )
 
 
+def make_token(database_url: str, name: str, role: str = "admin", projects: list[str] | None = None) -> str:
+    """A token made in the database, as `worktrack token create` makes it."""
+    with psycopg.connect(database_url) as connection:
+        return tokens.create(connection, name, role, projects or [])
+
+
+def admin_token(database_url: str) -> str:
+    return make_token(database_url, f"test-admin-{uuid.uuid4().hex[:8]}")
+
+
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
-    """The ASGI app on this test's database; the lifespan runs (pool opened and closed)."""
+    """The ASGI app on this test's database, signed in as an admin; the lifespan
+    runs (pool opened and closed)."""
     app = create_app(db_url, TEST_POOL)
     # A loopback Host name: the API answers only the names it is served under.
-    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as test_client:
+    with TestClient(
+        app,
+        base_url="http://localhost",
+        raise_server_exceptions=False,
+        headers={"Authorization": f"Bearer {admin_token(db_url)}"},
+    ) as test_client:
         yield test_client
 
 
@@ -194,7 +210,11 @@ class Served:
 def serving(database_url: str, *args: str, **env: str) -> Iterator[Served]:
     """`worktrack serve ARGS` on a free loopback port, once /healthz answers; stopped
     (SIGTERM, as a process manager would) when the block ends. Its output goes to a
-    file, not a pipe, so a chatty server never blocks on a full pipe."""
+    file, not a pipe, so a chatty server never blocks on a full pipe.
+
+    Access control is off (WORKTRACK_AUTH=disabled, allowed on loopback: every
+    caller is an admin) unless the test passes WORKTRACK_AUTH itself."""
+    env = {"WORKTRACK_AUTH": "disabled", **env}
     port = free_port()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from service import access
 from service.app import create_app
 from service.db import translate
 from service.errors import Unprocessable
@@ -362,7 +363,9 @@ def test_a_check_violation_the_validation_missed_is_422_naming_the_rule(
 def test_an_unreachable_database_is_503_with_retry_after() -> None:
     unreachable = "host=127.0.0.1 port=1 dbname=nothing user=nobody connect_timeout=1"
     settings = TEST_POOL.__class__(**{**TEST_POOL.__dict__, "timeout": 0.5})
-    with TestClient(create_app(unreachable, settings), base_url="http://localhost") as client:
+    # A well-formed token: checking it is the first thing that needs the database.
+    bearer = {"Authorization": f"Bearer {access.new_token()}"}
+    with TestClient(create_app(unreachable, settings), base_url="http://localhost", headers=bearer) as client:
         response = client.get("/projects/alpha/tasks/T-1")
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM

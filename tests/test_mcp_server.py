@@ -19,7 +19,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from service.database import with_database
-from tests.conftest import CloneFactory, serving
+from tests.conftest import CloneFactory, admin_token, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = {
@@ -65,7 +65,7 @@ async def over_stdio(database_url: str) -> AsyncIterator[ClientSession]:
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "service.cli", "mcp", "--no-migrate"],
-        env={"DATABASE_URL": database_url},
+        env={"DATABASE_URL": database_url, "WORKTRACK_TOKEN": admin_token(database_url)},
     )
     with open("/dev/null", "w") as quiet:  # the server's log lines go to its stderr
         async with stdio_client(params, errlog=quiet) as (read, write), ClientSession(read, write) as session:

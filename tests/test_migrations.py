@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = ROOT / "sql" / "schema.sql"
 
 WORKTRACK_TABLES = {
+    "api_tokens",
+    "api_token_projects",
     "idempotency_keys",
     "projects",
     "users",

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from service import migrations, queries
 from service.app import create_app
-from tests.conftest import TEST_POOL
+from tests.conftest import TEST_POOL, admin_token
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 QUEUE = queries.load("queue")
@@ -143,9 +143,10 @@ def api_login(db_url: str, pg_server: str) -> Iterator[str]:
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
 
 
-def test_the_api_role_can_do_what_the_api_does_and_nothing_more(api_login: str) -> None:
+def test_the_api_role_can_do_what_the_api_does_and_nothing_more(api_login: str, db_url: str) -> None:
     app = create_app(api_login, TEST_POOL)
-    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
+    admin = {"Authorization": f"Bearer {admin_token(db_url)}"}  # checked by the API role
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False, headers=admin) as client:
         assert client.get("/readyz").status_code == 200
         _api(client)
         assert client.post("/projects/P/epics", json={"key": "E01", "title": "E"}).status_code == 201

@@ -17,7 +17,7 @@ from service.database import with_database
 from service.seed import seed_demo
 from service.ui import charts
 from service.ui.routes import _templates
-from tests.conftest import TEST_POOL, CloneFactory
+from tests.conftest import TEST_POOL, CloneFactory, admin_token
 
 PAGES = [
     "/",
@@ -49,7 +49,8 @@ def demo_url(pg_server: str, clones: CloneFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def ui(demo_url: str) -> Iterator[TestClient]:
     app = create_app(demo_url, TEST_POOL)
-    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
+    admin = {"Authorization": f"Bearer {admin_token(demo_url)}"}
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False, headers=admin) as client:
         yield client
 
 

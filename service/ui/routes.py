@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from service import db
+from service import access, db
 from service.api import read_query
 from service.errors import ApiError, NotFound
 from service.models import STATUSES, EpicKey, FeatureKey, Query, ShortText, TaskListQuery
@@ -386,6 +386,16 @@ async def _docs(request: Request) -> dict[str, Any]:
 def _get(path: str, template: str, load: Callable[[Request], Awaitable[dict[str, Any]]]) -> Route:
     # HTML pages are left out of the OpenAPI document, which describes the JSON API.
     return Route(path, _page(template, load), methods=["GET"], include_in_schema=False)
+
+
+def rule_for(path: str) -> access.Rule:
+    """What a page needs: read on its project; a token for /docs; admin for the
+    pages that span projects (home lists every project and sprint)."""
+    if path.startswith("/ui/projects/{project}"):
+        return access.Rule("read", "path")
+    if path == "/docs":
+        return access.Rule("token")
+    return access.Rule("admin")
 
 
 PAGES = [

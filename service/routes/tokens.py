@@ -1,0 +1,108 @@
+"""API tokens for admins: make one (its secret shown once), list them, revoke one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from psycopg import AsyncConnection, errors
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service import access, db, queries
+from service.api import read_body
+from service.errors import Conflict, NotFound, Unprocessable
+from service.models import Body
+from service.routes import Endpoint, pool
+
+_Q = queries.load("tokens")
+
+
+class TokenCreate(Body):
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["admin", "read", "write", "agent"]
+    projects: list[str] = Field(default_factory=list, max_length=1000)
+    expires_in_seconds: int | None = Field(None, ge=1, le=10 * 365 * 86_400)
+
+
+async def create_token(request: Request) -> Response:
+    body = await read_body(request, TokenCreate)
+    if (body.role == "admin") == bool(body.projects):
+        raise Unprocessable("an admin token names no project; a project role names at least one")
+    token = access.new_token()
+    expires_in = None if body.expires_in_seconds is None else f"{body.expires_in_seconds} seconds"
+
+    async def make(conn: AsyncConnection[tuple[Any, ...]]) -> None:
+        async with conn.transaction():
+            try:
+                cursor = await conn.execute(
+                    _Q["token_create"],
+                    {
+                        "name": body.name,
+                        "token_hash": access.digest(token),
+                        "role": body.role,
+                        "expires_in": expires_in,
+                    },
+                )
+            except errors.UniqueViolation:
+                raise Conflict(f"a token named {body.name!r} exists already") from None
+            row = await cursor.fetchone()
+            assert row is not None
+            for project in body.projects:
+                added = await conn.execute(_Q["token_add_project"], {"token_id": row[0], "project": project})
+                if await added.fetchone() is None:
+                    raise NotFound(f"project {project!r} does not exist")
+
+    await db.run(pool(request), make)
+    # The only time the secret is shown: only its digest is stored.
+    return JSONResponse(
+        {"name": body.name, "role": body.role, "projects": body.projects, "token": token}, 201
+    )
+
+
+async def list_tokens(request: Request) -> Response:
+    async def listing(conn: AsyncConnection[tuple[Any, ...]]) -> Any:
+        row = await (await conn.execute(_Q["token_list"])).fetchone()
+        return row[0] if row else []
+
+    found = await db.run(pool(request), listing)
+    return JSONResponse(json.loads(found) if isinstance(found, str) else found)
+
+
+async def revoke_token(request: Request) -> Response:
+    name = request.path_params["name"]
+
+    async def revoke(conn: AsyncConnection[tuple[Any, ...]]) -> bool:
+        return await (await conn.execute(_Q["token_revoke"], {"name": name})).fetchone() is not None
+
+    if not await db.run(pool(request), revoke):
+        raise NotFound(f"no token is named {name!r}")
+    access.forget_cached()  # this process stops accepting it now
+    return Response(status_code=204)
+
+
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/tokens",
+        create_token,
+        "Make an API token; the answer holds its secret, shown this once",
+        body=TokenCreate,
+        responses={201: ("the token, with its secret", "token"), 409: ("the name is taken", None)},
+    ),
+    Endpoint(
+        "GET",
+        "/tokens",
+        list_tokens,
+        "The API tokens, without secrets",
+        responses={200: ("the tokens", "tokens")},
+    ),
+    Endpoint(
+        "DELETE",
+        "/tokens/{name}",
+        revoke_token,
+        "Revoke a token (it stays listed, revoked)",
+        responses={204: ("revoked", None), 404: ("no such token", None)},
+    ),
+]

@@ -1,0 +1,50 @@
+-- name: token_check :one
+-- The token with this digest, its project ids, whether it is usable now, and the
+-- id of the project the request names (NULL: no such project, or none named).
+-- Last use is noted at most once a minute, so reads do not write on every call.
+WITH found AS (
+    SELECT id, name, role, expires_at, revoked_at, last_used_at, token_hash
+      FROM api_tokens
+     WHERE token_hash = %(token_hash)s
+), touched AS (
+    UPDATE api_tokens t SET last_used_at = now()
+      FROM found
+     WHERE t.id = found.id AND found.revoked_at IS NULL
+       AND (found.expires_at IS NULL OR found.expires_at > now())
+       AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '60 seconds')
+    RETURNING t.id
+)
+SELECT found.id, found.name, found.role, found.token_hash,
+       found.revoked_at IS NULL AND (found.expires_at IS NULL OR found.expires_at > now()) AS usable,
+       ARRAY(SELECT project_id FROM api_token_projects WHERE token_id = found.id) AS project_ids,
+       (SELECT p.id FROM projects p WHERE lower(p.key) = lower(%(project)s)) AS project_id
+  FROM found
+  LEFT JOIN touched ON touched.id = found.id;
+
+-- name: token_create :one
+INSERT INTO api_tokens (name, token_hash, role, expires_at)
+VALUES (%(name)s, %(token_hash)s, %(role)s, now() + %(expires_in)s::interval)
+RETURNING id;
+
+-- name: token_add_project :one
+-- The project by key (case-insensitive) added to the token's list; NULL when no such project.
+INSERT INTO api_token_projects (token_id, project_id)
+SELECT %(token_id)s, p.id FROM projects p WHERE lower(p.key) = lower(%(project)s)
+RETURNING project_id;
+
+-- name: token_list :many
+SELECT coalesce(json_agg(json_build_object(
+           'name', t.name, 'role', t.role,
+           'projects', ARRAY(SELECT p.key FROM api_token_projects tp JOIN projects p ON p.id = tp.project_id
+                              WHERE tp.token_id = t.id ORDER BY p.key),
+           'created_at', t.created_at, 'expires_at', t.expires_at,
+           'last_used_at', t.last_used_at, 'revoked_at', t.revoked_at) ORDER BY t.id), '[]'::json)
+  FROM api_tokens t;
+
+-- name: token_revoke :one
+UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+ WHERE name = %(name)s
+RETURNING id;
+
+-- name: token_any_exists :one
+SELECT EXISTS (SELECT 1 FROM api_tokens);
