@@ -2,7 +2,7 @@
 with dependencies, filtered queries, claiming and completing work, progress,
 history, and the export. Run it against a server (worktrack serve):
 
-    WORKTRACK_URL=http://127.0.0.1:8000 python docs/examples/client.py
+    WORKTRACK_URL=http://127.0.0.1:8000 WORKTRACK_TOKEN=wt_... python docs/examples/client.py
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ except ImportError:  # the httpx2 distribution installs the same client under th
 
 def main() -> int:
     project = os.environ.get("WORKTRACK_PROJECT", "demo-python")
-    with httpx.Client(base_url=os.environ.get("WORKTRACK_URL", "http://127.0.0.1:8000"), timeout=10) as api:
+    token = os.environ.get("WORKTRACK_TOKEN", "")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    base_url = os.environ.get("WORKTRACK_URL", "http://127.0.0.1:8000")
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as api:
 
         def call(method: str, path: str, body: Any = None) -> Any:
             response = api.request(method, path, json=body)

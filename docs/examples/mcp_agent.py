@@ -1,17 +1,25 @@
 """An agent's loop through worktrack's MCP tools: claim -> heartbeat -> complete.
 
-Usage: python mcp_agent.py http://127.0.0.1:8000/mcp PROJECT
+Usage: WORKTRACK_TOKEN=wt_... python mcp_agent.py http://127.0.0.1:8000/mcp PROJECT
 """
 
+import os
 import sys
 
 import anyio
+import httpx2  # the HTTP client the mcp SDK is built on
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 
 async def work(url: str, project: str) -> None:
-    async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+    token = os.environ.get("WORKTRACK_TOKEN", "")  # an agent token of the project
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
         await session.initialize()
 
         async def call(tool: str, **arguments: object) -> dict:

@@ -2,18 +2,20 @@
 # A tour of the worktrack API with curl: a project, an epic with features, tasks
 # with dependencies, filtered queries, claiming and completing work, progress,
 # history, and the export. Run it against a server (worktrack serve):
-#   WORKTRACK_URL=http://127.0.0.1:8000 sh docs/examples/walkthrough.sh
+#   WORKTRACK_URL=http://127.0.0.1:8000 WORKTRACK_TOKEN=wt_... sh docs/examples/walkthrough.sh
+# (WORKTRACK_TOKEN: a token with the write role on the project, or an admin's.)
 set -eu
 api="${WORKTRACK_URL:-http://127.0.0.1:8000}"
+auth="Authorization: Bearer ${WORKTRACK_TOKEN:-}"
 project="${WORKTRACK_PROJECT:-demo-walkthrough}"
 
 call() {  # call METHOD PATH [JSON]: print the response body, fail on an HTTP error
     method=$1 path=$2
     if [ $# -ge 3 ]; then
-        curl --silent --show-error --fail-with-body -X "$method" -H 'Content-Type: application/json' \
-             --data "$3" "$api$path"
+        curl --silent --show-error --fail-with-body -X "$method" -H "$auth" \
+             -H 'Content-Type: application/json' --data "$3" "$api$path"
     else
-        curl --silent --show-error --fail-with-body -X "$method" "$api$path"
+        curl --silent --show-error --fail-with-body -X "$method" -H "$auth" "$api$path"
     fi
     echo
 }
