@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from service import migrations, queries
 from service.app import create_app
-from tests.conftest import TEST_POOL
+from tests.conftest import TEST_POOL, admin_token
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -142,7 +142,10 @@ def test_mcp_answers_the_host_names_the_api_answers(
     monkeypatch.delenv("WORKTRACK_MCP_ALLOWED_HOSTS", raising=False)
     monkeypatch.setenv("WORKTRACK_LISTEN_HOST", "10.1.2.3")
     app = create_app(db_url, TEST_POOL)
-    with TestClient(app, base_url=f"http://{host}", raise_server_exceptions=False) as client:
+    signed_in = {"Authorization": f"Bearer {admin_token(db_url)}"}
+    with TestClient(
+        app, base_url=f"http://{host}", headers=signed_in, raise_server_exceptions=False
+    ) as client:
         assert client.get("/projects").status_code == 200
         listed = client.post("/mcp", json=TOOLS_LIST, headers=MCP_ACCEPT)
         assert listed.status_code == 200, listed.text
