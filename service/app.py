@@ -195,6 +195,7 @@ def create_app(
         guarded = authorize(access.Rule("token"))
         checked = guarded.cls(route.app, *guarded.args, **guarded.kwargs)
         return Route(route.path, checked, methods=route.methods)
+
     # Probes and scrapers reach these by whatever address they have: no Host check.
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -365,9 +365,7 @@ async def _raise_missing(pool: db.Pool, project: str, *keys: str) -> None:
 async def add_link(request: Request) -> Response:
     project, key, kind, other = (request.path_params[n] for n in ("project", "key", "kind", "other"))
     created = await add_edge(pool(request), project, key, other, _link_kind(kind))
-    return JSONResponse(
-        {"task": key, kind: other, "created": created}, status_code=201 if created else 200
-    )
+    return JSONResponse({"task": key, kind: other, "created": created}, status_code=201 if created else 200)
 
 
 async def remove_link(request: Request) -> Response:
