@@ -1,10 +1,9 @@
-"""The Starlette application: factory, lifespan, health routes, request log."""
+"""The Starlette application: factory, lifespan, health routes."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +14,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import access, db, guards, mcp_server, metrics, openapi, queries
 from service.config import PoolSettings, ServerSettings
@@ -24,12 +22,12 @@ from service.db import Pool, create_pool
 from service.errors import (
     ApiError,
     api_error_handler,
-    escaped,
     http_error_handler,
     problem,
     unexpected_error_handler,
 )
 from service.migrations import known_migration_ids
+from service.request_log import RequestLog
 from service.routes import (
     KEY_PARAMETERS,
     epics,
@@ -44,7 +42,7 @@ from service.routes import (
 from service.ui import routes as ui
 from service.ui import sign_in
 
-log = logging.getLogger("worktrack.access")
+log = logging.getLogger("worktrack.app")
 
 _HEALTH = queries.load("health")
 _APPLIED_MIGRATION_IDS = _HEALTH["applied_migration_ids"]
@@ -88,39 +86,6 @@ def _route_path(path: str) -> str:
     for name in KEY_PARAMETERS:
         path = path.replace("{" + name + "}", "{" + name + ":key}")
     return path
-
-
-class RequestLog:
-    """One log line per request (method, path, status, milliseconds), and the
-    request's count and latency in the metrics, labelled by route template."""
-
-    def __init__(self, app: ASGIApp, templates: dict[object, str]) -> None:
-        self.app = app
-        self.templates = templates
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_note_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note_status)
-        finally:
-            elapsed = time.perf_counter() - started
-            # The path is decoded: a %0A in it must not start a forged log line.
-            log.info("%s %s %d %.1fms", scope["method"], escaped(scope["path"]), status, elapsed * 1000)
-            # The router notes the endpoint it chose in the scope; no match is "unmatched".
-            route = self.templates.get(scope.get("endpoint"), "unmatched")
-            metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
-            metrics.LATENCY.labels(scope["method"], route).observe(elapsed)
 
 
 def create_app(

@@ -40,7 +40,7 @@ def _say(message: str, quiet: bool = False) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service import protocol
+    from service import protocol, request_log
 
     # Every setting is read here, once: a bad one ends in one line and a non-zero exit
     # before any worker starts (workers that fail at import are restarted for ever).
@@ -82,7 +82,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         h11_max_incomplete_event_size=server.max_header_bytes,  # when httptools is missing
         limit_concurrency=server.max_connections,
         timeout_graceful_shutdown=math.ceil(server.shutdown_grace),
-        access_log=False,  # service.app.RequestLog writes one line per request
+        access_log=False,  # service.request_log writes one line per request
+        # Applied in this process and again in each worker (logging does not cross
+        # into the worker processes); request lines are INFO.
+        log_config=request_log.logging_config(args.log_level),
         log_level=args.log_level,
     )
     return 0
@@ -314,7 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="info logs one line per request; warning and above do not",
     )
     serve.add_argument(
         "--no-migrate",

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import httpx2 as httpx
 import psycopg
@@ -202,8 +203,12 @@ def free_port() -> int:
 class Served:
     """A running `worktrack serve`: its base URL, and its output once it stopped."""
 
-    def __init__(self, base: str, process: subprocess.Popen[bytes]) -> None:
-        self.base, self.process, self.output = base, process, ""
+    def __init__(self, base: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        self.base, self.process, self.output, self.log = base, process, "", log
+
+    def output_so_far(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
 
 
 @contextmanager
@@ -223,7 +228,7 @@ def serving(database_url: str, *args: str, **env: str) -> Iterator[Served]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        served = Served(f"http://127.0.0.1:{port}", process)
+        served = Served(f"http://127.0.0.1:{port}", process, log)
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -239,8 +244,7 @@ def serving(database_url: str, *args: str, **env: str) -> Iterator[Served]:
         finally:
             process.terminate()
             process.wait(timeout=15)
-            log.seek(0)
-            served.output = log.read().decode("utf-8", "replace")
+            served.output = served.output_so_far()
 
 
 @pytest.fixture(scope="session")

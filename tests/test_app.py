@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx2 as httpx
 import psycopg
 import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from service import request_log
 from service.app import create_app
 from service.migrations import known_migration_ids
-from tests.conftest import TEST_POOL
+from tests.conftest import TEST_POOL, serving
 
 PROBLEM = "application/problem+json"
 
@@ -96,14 +102,30 @@ def test_an_unexpected_error_is_a_500_without_a_traceback(db_url: str) -> None:
     assert response.json()["detail"] == "an unexpected error occurred; it has been logged"
 
 
-def test_each_request_is_logged_in_one_line(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_each_request_is_logged_in_one_line(
+    client: TestClient, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     with caplog.at_level(logging.INFO, logger="worktrack.access"):
         client.get("/healthz")
         client.get("/missing")
-    lines = [r.getMessage() for r in caplog.records if r.name == "worktrack.access"]
+    request_log.flush()
+    lines = [line for line in capsys.readouterr().err.splitlines() if " worktrack.access " in line]
     assert len(lines) == 2
-    assert lines[0].startswith("GET /healthz 200 ")
-    assert lines[1].startswith("GET /missing 404 ")
+    pid = os.getpid()
+    assert re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}} {pid} INFO worktrack.access GET /healthz 200 [\d.]+ms",
+        lines[0],
+    )
+    assert f"{pid} INFO worktrack.access GET /missing 404 " in lines[1]
+
+
+def test_no_request_line_below_info(
+    client: TestClient, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="worktrack.access"):
+        client.get("/healthz")
+    request_log.flush()
+    assert " worktrack.access " not in capsys.readouterr().err
 
 
 def test_the_pool_is_opened_by_the_lifespan_and_closed_after(db_url: str) -> None:
@@ -113,3 +135,27 @@ def test_the_pool_is_opened_by_the_lifespan_and_closed_after(db_url: str) -> Non
         assert client.get("/readyz").status_code == 200
         assert not pool.closed
     assert pool.closed
+
+
+def test_every_worker_logs_its_requests(db_url: str) -> None:
+    """`serve --workers 2`: request lines come from both workers, each with its pid."""
+    line = re.compile(r"^\S+ \S+ (\d+) INFO worktrack\.access GET /healthz 200 ", re.MULTILINE)
+    with serving(db_url, "--no-migrate", "--workers", "2") as served:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 30
+        with ThreadPoolExecutor(8) as pool:
+            while len(pids) < 2 and time.monotonic() < deadline:
+                # A new connection each time, so that either worker may accept it.
+                statuses = list(
+                    pool.map(lambda _: httpx.get(f"{served.base}/healthz").status_code, range(40))
+                )
+                assert statuses == [200] * 40
+                time.sleep(request_log.FLUSH_AFTER_SECONDS * 3)
+                pids = {int(pid) for pid in line.findall(served.output_so_far())}
+    assert len(pids) == 2, served.output
+    assert served.process.pid not in pids  # the workers log, not (only) the parent
+    # Each worker's logging is set up (not only the parent's): uvicorn's lines are in our format too.
+    started = re.findall(
+        r"^\S+ \S+ (\d+) INFO uvicorn.error Application startup complete", served.output, re.M
+    )
+    assert {int(pid) for pid in started} == pids
