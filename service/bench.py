@@ -1,5 +1,10 @@
 """`worktrack bench`: load N tasks into a scratch database, then measure the named
-queries (p50/p99) and the HTTP API (requests per second) and print one table.
+queries (p50/p99) and the HTTP API (requests per second), and print two tables.
+
+Each HTTP route is measured against a ceiling measured in the same run the same
+way: a bare Starlette "hello" app (`ceiling_app`), one uvicorn worker with uvloop
+and httptools, as `worktrack serve` runs. Compare the ratios, not req/s across
+runs: the machine may be doing other work.
 
 Nothing here is a test: it prints numbers. The scratch database is dropped at the
 end unless --keep is given. The load generator is wrk when it is installed, else
@@ -27,6 +32,10 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection, sql
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from service import database, migrations
 from service.queries import features, projects, queue, sprints, tasks
@@ -431,12 +440,101 @@ wrk.body = '{"project":"P2","agent":"wrk"}'
 wrk.headers["Content-Type"] = "application/json"
 """,
 }
-HTTP_CASES = [  # what, path, wrk script, the ORM stack's req/s, the minimal app's req/s
-    ("GET task by key", "/projects/P0/tasks/T-12345", None, 420, 1760),
-    ("GET list, 50 rows", "/projects/P0/tasks?status=pending&limit=50", None, 170, 890),
-    ("POST create task", "/projects/P1/tasks", "create", 340, 1050),
-    ("POST claim", "/tasks/claim", "claim", 280, 1010),
+
+
+@dataclass
+class HttpCase:
+    what: str
+    path: str
+    script: str | None  # a key of _WRK_SCRIPTS; None: GET
+    target: float  # the ratio to the ceiling to reach at 1,000,000 tasks
+
+
+HTTP_CASES = [
+    HttpCase("GET task by key", "/projects/P0/tasks/T-12345", None, 0.24),
+    HttpCase("GET list, 50 rows", "/projects/P0/tasks?status=pending&limit=50", None, 0.11),
+    HttpCase("POST create task", "/projects/P1/tasks", "create", 0.13),
+    HttpCase("POST claim", "/tasks/claim", "claim", 0.11),
 ]
+
+
+def ceiling_app() -> Starlette:
+    """The yardstick: a bare Starlette app that answers "hello", served like worktrack."""
+
+    async def hello(request: Request) -> Response:
+        return PlainTextResponse("hello")
+
+    return Starlette(routes=[Route("/{path:path}", hello, methods=["GET", "POST"])])
+
+
+@dataclass
+class Rate:
+    per_second: float
+    cpu_ms: float | None  # the server process's CPU time per request, where /proc tells
+
+
+@dataclass
+class HttpRow:
+    case: HttpCase
+    rate: Rate  # worktrack as served: a write token, the request log on
+    ceiling: Rate  # the bare Starlette app
+    log_off: Rate  # the same as `rate`, with --log-level warning (no request lines)
+    access_off: Rate  # the same as `rate`, with WORKTRACK_AUTH=disabled
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), else None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_request_line(count: int = 100_000) -> Row:
+    """The CPU time of one request line, written as the server writes it (to a
+    file), against a line through `logging` and a StreamHandler as before."""
+    import logging
+
+    from service import request_log
+
+    path = "/projects/P0/tasks/T-12345"
+    with tempfile.TemporaryFile("w") as out:
+        lines = request_log.Lines(out)
+
+        async def write_lines() -> float:
+            started = time.process_time()
+            for _ in range(count):
+                if request_log.log.isEnabledFor(logging.INFO):
+                    lines.add(request_log.line("GET", path, 200, 0.0012))
+            lines.flush()
+            return time.process_time() - started
+
+        previous = request_log.log.level
+        request_log.log.setLevel(logging.INFO)
+        try:
+            batched = asyncio.run(write_lines())
+            through_logging = logging.getLogger("worktrack.bench.logging")
+            through_logging.propagate = False
+            handler = logging.StreamHandler(out)
+            handler.setFormatter(logging.Formatter(request_log.LOG_FORMAT))
+            through_logging.addHandler(handler)
+            through_logging.setLevel(logging.INFO)
+            started = time.process_time()
+            for _ in range(count):
+                through_logging.info("%s %s %d %.1fms", "GET", path, 200, 1.2)
+            streamed = time.process_time() - started
+            through_logging.removeHandler(handler)
+        finally:
+            request_log.log.setLevel(previous)
+    row = Row(
+        "request log line (CPU time)",
+        f"{batched / count * 1e6:.2f} µs",
+        f"logging + StreamHandler {streamed / count * 1e6:.2f} µs",
+    )
+    _progress(f"{row.what}: {row.result} ({row.floor})")
+    return row
 
 
 def _free_port() -> int:
@@ -445,70 +543,130 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def measure_http(url: str, seconds: int, connections: int) -> list[Row]:
-    """Each case twice: with access control off (WORKTRACK_AUTH=disabled), then as a
-    `write` token on every project, so the cost of the token check shows."""
+class _Server:
+    """A server process on a free loopback port; its output goes to a file."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115  closed by stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", *command, "--port", str(self.port)],
+            env={**os.environ, **env},
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self.output.close()
+
+
+def measure_http(url: str, seconds: int, connections: int, rounds: int) -> list[HttpRow]:
+    """Each route on worktrack as served (a `write` token on every project, the
+    request log on), with the request log off, and with access control off,
+    each right after the ceiling app; the four servers run side by side and
+    are measured one at a time, so their figures come from the same minutes."""
     from service import tokens
 
     with psycopg.connect(url) as conn:
         keys = [row[0] for row in conn.execute("SELECT key FROM projects ORDER BY id")]
         token = tokens.create(conn, f"bench-{uuid.uuid4().hex[:8]}", "write", keys)
-    off = _measure_http(url, seconds, connections, None)
-    on = _measure_http(url, seconds, connections, token)
-    rows = []
-    for (what, rate_off, floor), (_, rate_on, _) in zip(off, on, strict=True):
-        rows.append(Row(f"HTTP {what}, access control off", f"{rate_off:,.0f} req/s", floor))
-        cost = (1 - rate_on / rate_off) * 100 if rate_off else 0.0
-        slower = f"{cost:+.1f}% slower than off"
-        rows.append(Row(f"HTTP {what}, write token", f"{rate_on:,.0f} req/s", slower))
-        _progress(f"{rows[-1].what}: {rows[-1].result} ({rows[-1].floor})")
-    return rows
-
-
-def _measure_http(
-    url: str, seconds: int, connections: int, token: str | None
-) -> list[tuple[str, float, str]]:
-    port = _free_port()
-    env = {
-        **os.environ,
+    worktrack_env = {
         "DATABASE_URL": url,
         "WORKTRACK_POOL_MAX_SIZE": "10",
         "WORKTRACK_POOL_MIN_SIZE": "10",
-        "WORKTRACK_AUTH": "required" if token else "disabled",
+        "WORKTRACK_AUTH": "required",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--no-migrate",
-            "--log-level",
-            "error",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    rows: list[tuple[str, float, str]] = []
+    serve = ["service.cli", "serve", "--no-migrate"]
+    # The ceiling is served as `worktrack serve` serves: one worker, uvloop, httptools.
+    ceiling_command = ["uvicorn", "service.bench:ceiling_app", "--factory", "--no-access-log"]
+    ceiling_command += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
+    servers = {
+        "ceiling": _Server(ceiling_command, {}),
+        "worktrack": _Server([*serve, "--log-level", "info"], worktrack_env),
+        "log off": _Server([*serve, "--log-level", "warning"], worktrack_env),
+        "access off": _Server(
+            [*serve, "--log-level", "info"], {**worktrack_env, "WORKTRACK_AUTH": "disabled"}
+        ),
+    }
+    rows: list[HttpRow] = []
     try:
-        _wait_ready(base)
-        wrk = shutil.which("wrk")
-        for what, path, script, orm, minimal in HTTP_CASES:
-            rate = (
-                _wrk(wrk, base + path, script, seconds, connections, token)
-                if wrk
-                else asyncio.run(_python_load(base, path, script, seconds, connections, token))
+        for server in servers.values():
+            _wait_ready(server.base)
+
+        def measure(name: str, case: HttpCase, with_token: bool) -> Rate:
+            server, auth = servers[name], token if with_token else None
+            cpu_before = _cpu_seconds(server.process.pid)
+            wrk = shutil.which("wrk")
+            if wrk:
+                per_second, count = _wrk(
+                    wrk, server.base + case.path, case.script, seconds, connections, auth
+                )
+            else:
+                per_second, count = asyncio.run(
+                    _python_load(server.base, case.path, case.script, seconds, connections, auth)
+                )
+            cpu_after = _cpu_seconds(server.process.pid)
+            cpu = None if cpu_before is None or cpu_after is None or not count else cpu_after - cpu_before
+            return Rate(per_second, None if cpu is None else cpu * 1000 / count)
+
+        for case in HTTP_CASES:
+            # Rounds interleave the variants, so that a burst of other work on the
+            # machine falls on all of them rather than on one.
+            taken: list[dict[str, Rate]] = []
+            for _ in range(rounds):
+                taken.append(
+                    {
+                        "ceiling": measure("ceiling", case, False),
+                        "worktrack": measure("worktrack", case, True),
+                        "log off": measure("log off", case, True),
+                        "access off": measure("access off", case, False),
+                    }
+                )
+            row = HttpRow(
+                case,
+                rate=max((r["worktrack"] for r in taken), key=lambda rate: rate.per_second),
+                ceiling=max((r["ceiling"] for r in taken), key=lambda rate: rate.per_second),
+                log_off=max((r["log off"] for r in taken), key=lambda rate: rate.per_second),
+                access_off=max((r["access off"] for r in taken), key=lambda rate: rate.per_second),
             )
-            rows.append((what, rate, f"ORM stack {orm}, minimal app {minimal} req/s"))
-            _progress(f"HTTP {what} ({'token' if token else 'access control off'}): {rate:,.0f} req/s")
+            rows.append(row)
+            _progress(
+                f"HTTP {case.what}: {row.rate.per_second:,.0f} req/s,"
+                f" {row.rate.per_second / row.ceiling.per_second:.3f} of the ceiling"
+                f" ({row.ceiling.per_second:,.0f}); log off {row.log_off.per_second:,.0f};"
+                f" access control off {row.access_off.per_second:,.0f}"
+            )
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        for server in servers.values():
+            server.stop()
     return rows
+
+
+def _cpu(rate: Rate) -> str:
+    return "-" if rate.cpu_ms is None else f"{rate.cpu_ms:.3f}"
+
+
+def print_http(rows: list[HttpRow]) -> None:
+    """req/s of each route and its ratio to the ceiling; the cost of the request
+    log as the server's CPU time per request with the log on against off (less
+    disturbed by other work on the machine than req/s), and as req/s."""
+    print(
+        "\n| route | req/s | ceiling req/s | ÷ ceiling | target | log off req/s"
+        " | CPU ms/request, log on / off | log cost (CPU) | access control off req/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        ratio = row.rate.per_second / row.ceiling.per_second if row.ceiling.per_second else 0.0
+        on, off = row.rate.cpu_ms, row.log_off.cpu_ms
+        log_cost = f"{(on / off - 1) * 100:+.1f}%" if on is not None and off else "-"
+        print(
+            f"| {row.case.what} | {row.rate.per_second:,.0f} | {row.ceiling.per_second:,.0f} | {ratio:.3f}"
+            f" | ≥ {row.case.target:.2f} | {row.log_off.per_second:,.0f}"
+            f" | {_cpu(row.rate)} / {_cpu(row.log_off)} | {log_cost} | {row.access_off.per_second:,.0f} |"
+        )
 
 
 def _wait_ready(base: str) -> None:
@@ -525,7 +683,10 @@ def _wait_ready(base: str) -> None:
     raise RuntimeError("the server did not get ready in 30 s")
 
 
-def _wrk(wrk: str, url: str, script: str | None, seconds: int, connections: int, token: str | None) -> float:
+def _wrk(
+    wrk: str, url: str, script: str | None, seconds: int, connections: int, token: str | None
+) -> tuple[float, int]:
+    """Requests per second and requests done."""
     command = [wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
@@ -537,15 +698,20 @@ def _wrk(wrk: str, url: str, script: str | None, seconds: int, connections: int,
         output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(lua.name)
+    rate = count = None
     for line in output.splitlines():
         if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
+            rate = float(line.split()[1])
+        elif " requests in " in line:
+            count = int(line.split()[0])
+    if rate is not None and count is not None:
+        return rate, count
     raise RuntimeError(f"wrk printed no rate:\n{output}")
 
 
 async def _python_load(
     base: str, path: str, script: str | None, seconds: int, connections: int, token: str | None
-) -> float:
+) -> tuple[float, int]:
     import httpx2 as httpx
 
     done = 0
@@ -570,7 +736,7 @@ async def _python_load(
 
     started = time.monotonic()
     await asyncio.gather(*(worker(n) for n in range(connections)))
-    return done / (time.monotonic() - started)
+    return done / (time.monotonic() - started), done
 
 
 # --- the command -------------------------------------------------------------------
@@ -583,6 +749,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=200, help="samples per query measurement")
     parser.add_argument("--seconds", type=int, default=10, help="duration of each HTTP measurement")
     parser.add_argument("--connections", type=int, default=32, help="concurrent HTTP connections")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="HTTP measurements of each route and variant; the best counts"
+    )
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
@@ -595,6 +764,7 @@ def main(argv: list[str] | None = None) -> int:
         version = conn.info.server_version
     url = database.with_database(server_url, name)
     rows: list[Row] = []
+    http_rows: list[HttpRow] = []
     try:
         started = time.perf_counter()
         migrations.apply(url)
@@ -607,21 +777,26 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         rows += asyncio.run(measure_queries(url, args.tasks, args.projects, args.iterations))
+        rows.append(measure_request_line())
         if not args.skip_http:
-            rows += measure_http(url, args.seconds, args.connections)
+            http_rows = measure_http(url, args.seconds, args.connections, args.rounds)
     finally:
         if not args.keep:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    generator = "wrk" if shutil.which("wrk") else "python"
+    generator = "wrk, 2 threads" if shutil.which("wrk") else "python"
+    load_average = ", ".join(f"{n:.2f}" for n in os.getloadavg())
     print(
         f"\nworktrack bench: {args.tasks:,} tasks over {args.projects} projects;"
         f" PostgreSQL {version // 10000} ({source}); {os.cpu_count()} cores;"
-        f" load generator: {generator}, {args.connections} connections, one uvicorn worker\n"
+        f" load generator: {generator}, {args.connections} connections, one uvicorn worker;"
+        f" load average at the end {load_average} (1, 5, 15 min)\n"
     )
     width = max(len(row.what) for row in rows)
     print(f"| {'measurement'.ljust(width)} | result | floor / reference |")
     print(f"|{'-' * (width + 2)}|---|---|")
     for row in rows:
         print(f"| {row.what.ljust(width)} | {row.result} | {row.floor} |")
+    if http_rows:
+        print_http(http_rows)
     return 0

@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,7 +57,8 @@ def logging_config(level: str) -> dict[str, Any]:
 class Lines:
     """Log lines gathered in memory and written to stderr in batches."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream  # None: sys.stderr as it is when written (tests capture it)
         # A deque: appends (the event loop) and pops (a flush at exit, a test) may
         # come from different threads.
         self.pending: collections.deque[str] = collections.deque()
@@ -85,9 +86,10 @@ class Lines:
         if not count:
             return
         text = "".join(self.pending.popleft() for _ in range(count))
+        stream = self.stream or sys.stderr
         try:
-            sys.stderr.write(text)
-            sys.stderr.flush()
+            stream.write(text)
+            stream.flush()
         except (OSError, ValueError):  # stderr closed: nothing to write to
             pass
 
@@ -104,6 +106,11 @@ os.register_at_fork(after_in_child=LINES.after_fork)
 def flush() -> None:
     """Write the lines gathered so far (the exit and a timer do it otherwise)."""
     LINES.flush()
+
+
+def line(method: str, path: str, status: int, seconds: float) -> str:
+    # The path is decoded: a %0A in it must not start a forged log line.
+    return f"{method} {escaped(path)} {status} {seconds * 1000:.1f}ms"
 
 
 class RequestLog:
@@ -132,8 +139,7 @@ class RequestLog:
         finally:
             elapsed = time.perf_counter() - started
             if log.isEnabledFor(logging.INFO):
-                # The path is decoded: a %0A in it must not start a forged log line.
-                LINES.add(f"{scope['method']} {escaped(scope['path'])} {status} {elapsed * 1000:.1f}ms")
+                LINES.add(line(scope["method"], scope["path"], status, elapsed))
             # The router notes the endpoint it chose in the scope; no match is "unmatched".
             route = self.templates.get(scope.get("endpoint"), "unmatched")
             metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
