@@ -201,7 +201,7 @@ def legacy_sprint(client: TestClient) -> int:
     completed 20 and 30 points."""
     _post(client, "/projects", {"key": "alpha", "name": "Alpha"})
     workstream = _post(client, "/workstreams", {"project": "alpha", "name": "W"})["id"]
-    ids = {}
+    ids: dict[str, int] = {}
     for jira, name, state, start, end in [
         (1, "S1", "closed", "2026-10-01", "2026-10-14"),
         (2, "S2", "closed", "2026-10-15", "2026-10-28"),

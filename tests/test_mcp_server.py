@@ -391,7 +391,7 @@ def test_eight_clients_claim_400_tasks_each_exactly_once_and_never_before_its_de
     anyio.run(main)
     assert len(claimed) == total and len(set(claimed)) == total
     with psycopg.connect(database_url) as conn:
-        claims = dict(
+        claims: dict[str, int] = dict(
             conn.execute(
                 "SELECT t.key, count(*) FILTER (WHERE h.to_status = 'in_progress')"
                 " FROM tasks t JOIN projects p ON p.id = t.project_id"

@@ -131,7 +131,7 @@ def test_claim_and_next_read_no_task_that_is_not_ready(db_url: str) -> None:
         )
         conn.execute("ANALYZE tasks")
         queue = queries.load("queue")
-        for name, params in [
+        cases: list[tuple[str, dict[str, Any]]] = [
             ("task_next", {"project": "P"}),
             (
                 "task_claim_next",
@@ -155,7 +155,8 @@ def test_claim_and_next_read_no_task_that_is_not_ready(db_url: str) -> None:
                     "agent_type": "coder",
                 },
             ),
-        ]:
+        ]
+        for name, params in cases:
             with conn.transaction(force_rollback=True):
                 (plan,) = conn.execute(
                     sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + queue[name], params

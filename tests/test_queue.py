@@ -26,7 +26,7 @@ def _seed(db_url: str, projects: dict[str, int], seed: int = 7) -> dict[str, dic
         for project, count in projects.items():
             (project_id,) = conn.execute(
                 "INSERT INTO projects (key, name) VALUES (%s, %s) RETURNING id", (project, project)
-            ).fetchone()
+            ).fetchone()  # type: ignore[misc]
             rows = []
             for n in range(count):
                 dependent = n % 10 == 9
@@ -220,7 +220,7 @@ def test_heartbeat_extends_only_the_holders_lease(api: TestClient, db_url: str) 
     assert "not in progress under agent 'agent-2'" in stranger.json()["detail"]
     assert api.post("/projects/alpha/tasks/T-9/heartbeat", json={"agent": "agent-1"}).status_code == 404
     with psycopg.connect(db_url, autocommit=True) as conn:
-        (seconds,) = conn.execute("SELECT extract(epoch FROM lease_expires_at - now()) FROM tasks").fetchone()
+        (seconds,) = conn.execute("SELECT extract(epoch FROM lease_expires_at - now()) FROM tasks").fetchone()  # type: ignore[misc]
         assert 590 < seconds <= 600
         conn.execute("UPDATE tasks SET lease_expires_at = now() - interval '1 second'")
     late = api.post("/projects/alpha/tasks/T-1/heartbeat", json={"agent": "agent-1"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg import errors
+from psycopg.types.json import Jsonb
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -14,7 +15,9 @@ def _project(conn: Conn, key: str) -> int:
         "INSERT INTO projects (key, name) VALUES (%s, %s) RETURNING id", (key, f"Project {key}")
     ).fetchone()
     assert row is not None
-    return int(row[0])  # type: ignore[call-overload]
+    value = row[0]
+    assert isinstance(value, int)
+    return value
 
 
 def _epic(conn: Conn, project_id: int, key: str = "E01") -> int:
@@ -23,7 +26,9 @@ def _epic(conn: Conn, project_id: int, key: str = "E01") -> int:
         (project_id, key),
     ).fetchone()
     assert row is not None
-    return int(row[0])  # type: ignore[call-overload]
+    value = row[0]
+    assert isinstance(value, int)
+    return value
 
 
 def _feature(conn: Conn, project_id: int, epic_id: int, key: str = "E01-F01") -> int:
@@ -33,7 +38,9 @@ def _feature(conn: Conn, project_id: int, epic_id: int, key: str = "E01-F01") ->
         (project_id, epic_id, key),
     ).fetchone()
     assert row is not None
-    return int(row[0])  # type: ignore[call-overload]
+    value = row[0]
+    assert isinstance(value, int)
+    return value
 
 
 def _task(conn: Conn, project_id: int, key: str, feature_id: int | None = None, **columns: object) -> int:
@@ -44,7 +51,9 @@ def _task(conn: Conn, project_id: int, key: str, feature_id: int | None = None, 
         values,
     ).fetchone()
     assert row is not None
-    return int(row[0])  # type: ignore[call-overload]
+    value = row[0]
+    assert isinstance(value, int)
+    return value
 
 
 def _status(conn: Conn, task_id: int, status: str) -> None:
@@ -54,7 +63,9 @@ def _status(conn: Conn, task_id: int, status: str) -> None:
 def _count(conn: Conn, query: str, *params: object) -> int:
     row = conn.execute(query, params).fetchone()
     assert row is not None
-    return int(row[0])  # type: ignore[call-overload]
+    value = row[0]
+    assert isinstance(value, int)
+    return value
 
 
 # --- the seed's acceptance scenarios ---------------------------------------------
@@ -81,8 +92,8 @@ def test_an_invalid_status_is_refused_by_the_check_and_nothing_is_inserted(conn:
 
 def test_inputs_are_stored_and_found_by_containment(conn: Conn) -> None:
     project_id = _project(conn, "PROJ")
-    wanted = _task(conn, project_id, "TASK-1", inputs=psycopg.types.json.Jsonb(["EPIC-006", "PRD-006"]))
-    _task(conn, project_id, "TASK-2", inputs=psycopg.types.json.Jsonb(["PRD-007"]))
+    wanted = _task(conn, project_id, "TASK-1", inputs=Jsonb(["EPIC-006", "PRD-006"]))
+    _task(conn, project_id, "TASK-2", inputs=Jsonb(["PRD-007"]))
     rows = conn.execute("SELECT id, inputs FROM tasks WHERE inputs @> %s::jsonb", ('["PRD-006"]',)).fetchall()
     assert rows == [(wanted, ["EPIC-006", "PRD-006"])]
 
@@ -390,8 +401,8 @@ def test_updated_at_is_maintained_by_the_shared_trigger(conn: Conn) -> None:
 def test_jsonb_columns_are_checked_for_their_shape(conn: Conn) -> None:
     project_id = _project(conn, "PROJ")
     with pytest.raises(errors.CheckViolation) as caught:
-        _task(conn, project_id, "TASK-1", inputs=psycopg.types.json.Jsonb({"not": "an array"}))
+        _task(conn, project_id, "TASK-1", inputs=Jsonb({"not": "an array"}))
     assert caught.value.diag.constraint_name == "chk_tasks_inputs_are_artifact_ids"
     with pytest.raises(errors.CheckViolation) as numbers:
-        _task(conn, project_id, "TASK-2", inputs=psycopg.types.json.Jsonb(["PRD-1", 7]))
+        _task(conn, project_id, "TASK-2", inputs=Jsonb(["PRD-1", 7]))
     assert numbers.value.diag.constraint_name == "chk_tasks_inputs_are_artifact_ids"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -274,7 +275,7 @@ def test_a_task_with_evidence_and_links_shows_them() -> None:
 
 
 def test_burndown_events_and_new_report_sections_show_when_present() -> None:
-    burndown = [
+    burndown: list[dict[str, Any]] = [
         {"day": "2026-01-01", "scope_points": 10, "remaining_points": 10, "ideal_remaining_points": 10},
         {
             "day": "2026-01-02",
