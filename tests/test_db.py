@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import AsyncConnection
 
-from service import db
+from service import constraint_messages, db
 from service.config import PoolSettings
 from service.errors import Conflict, NotFound, ServiceUnavailable
 from tests.conftest import TEST_POOL
@@ -104,9 +104,9 @@ def test_every_mapped_constraint_is_one_the_database_raises_and_every_raised_rul
     conn: psycopg.Connection[Any],
 ) -> None:
     declared, raised = _raised_and_declared_names(conn)
-    assert set(db.CONSTRAINT_ERRORS) - declared - raised == set()
-    assert set(db.DELETE_CONFLICTS) - declared == set()
-    assert raised - set(db.CONSTRAINT_ERRORS) == set()
+    assert set(constraint_messages.CONSTRAINT_ERRORS) - declared - raised == set()
+    assert set(constraint_messages.DELETE_CONFLICTS) - declared == set()
+    assert raised - set(constraint_messages.CONSTRAINT_ERRORS) == set()
     assert not raised & declared  # a rule a trigger raises is not also a real constraint's name
     sprint_side = {
         "fk_sprint_analyses_sprint",
@@ -114,7 +114,7 @@ def test_every_mapped_constraint_is_one_the_database_raises_and_every_raised_rul
         "fk_sprint_queue_items_sprint",
         "fk_project_sprint_associations_sprint",
     }
-    assert sprint_side <= set(db.CONSTRAINT_ERRORS)
+    assert sprint_side <= set(constraint_messages.CONSTRAINT_ERRORS)
 
 
 def test_a_foreign_key_refusing_a_delete_is_told_apart_by_the_operation_not_the_message(
