@@ -17,7 +17,6 @@ from starlette.routing import Route
 
 from service import access, db, guards, mcp_server, metrics, openapi, queries
 from service.config import PoolSettings, ServerSettings
-from service.database import resolve_database_url
 from service.db import Pool, create_pool
 from service.errors import (
     ApiError,
@@ -27,6 +26,7 @@ from service.errors import (
     unexpected_error_handler,
 )
 from service.migrations import known_migration_ids
+from service.postgres import resolve_database_url
 from service.request_log import RequestLog
 from service.routes import (
     KEY_PARAMETERS,

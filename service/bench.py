@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from service import database, migrations
+from service import migrations, postgres
 from service.queries import features, projects, queue, sprints, tasks
 
 STATUS_MIX = [
@@ -756,16 +756,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
 
-    server_url, source = database.resolve_database_url()
-    name = f"worktrack_bench_{uuid.uuid4().hex[:8]}"
-    admin = database.with_database(server_url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        version = conn.info.server_version
-    url = database.with_database(server_url, name)
+    server_url, source = postgres.resolve_database_url()
     rows: list[Row] = []
     http_rows: list[HttpRow] = []
-    try:
+    with postgres.scratch_database(server_url, "worktrack_bench", keep=args.keep) as url:
+        with postgres.connect(url) as conn:
+            version = conn.info.server_version
         started = time.perf_counter()
         migrations.apply(url)
         load(url, args.tasks, args.projects)
@@ -780,10 +776,6 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(measure_request_line())
         if not args.skip_http:
             http_rows = measure_http(url, args.seconds, args.connections, args.rounds)
-    finally:
-        if not args.keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     generator = "wrk, 2 threads" if shutil.which("wrk") else "python"
     load_average = ", ".join(f"{n:.2f}" for n in os.getloadavg())
     print(

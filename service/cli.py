@@ -13,16 +13,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from service import config, database, migrations
+from service import config, migrations, postgres
 from service.config import ConfigError
-from service.database import DatabaseUnavailable
 from service.migrations import MigrationFailed
+from service.postgres import DatabaseUnavailable
 
 
 def _init_db(url: str, *, quiet: bool = False) -> None:
     """Create the database if it is missing, then apply pending migrations."""
-    if database.create_database_if_missing(url):
-        _say(f"created database {database.database_name(url)}", quiet)
+    if postgres.create_database_if_missing(url):
+        _say(f"created database {postgres.database_name(url)}", quiet)
     started = time.perf_counter()
     applied = migrations.apply(url)
     elapsed = (time.perf_counter() - started) * 1000
@@ -49,11 +49,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not _auth_allowed_here(args.host):
         return 2
     server = config.ServerSettings.from_env()
-    url, source = database.resolve_database_url()
+    url, source = postgres.resolve_database_url()
     if args.migrate:
         _init_db(url)
     else:
-        database.check_connection(url)
+        postgres.check_connection(url)
     if args.demo:
         from service import seed
 
@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             seed.seed_demo(url)
             _say("seeded demo data")
     _announce_access(url, args)
-    _say(f"serving on http://{args.host}:{args.port} (database: {database.redact(url)}, {source})")
+    _say(f"serving on http://{args.host}:{args.port} (database: {postgres.redact(url)}, {source})")
     # Workers import the app themselves and find the database through this variable.
     os.environ["DATABASE_URL"] = url
     # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into
@@ -140,7 +140,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     from service import tokens
 
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     with psycopg.connect(url) as conn:
         if args.action == "create":
             role = "admin" if args.admin else args.role
@@ -174,11 +174,11 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from service.config import PoolSettings
     from service.db import create_pool
 
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     if args.migrate:
         _init_db(url, quiet=True)  # stdout carries the protocol: nothing else may go there
     else:
-        database.check_connection(url)
+        postgres.check_connection(url)
     pool = create_pool(url, PoolSettings.from_env())
 
     async def serve() -> None:
@@ -204,7 +204,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 def cmd_seed(args: argparse.Namespace) -> int:
     from service import seed
 
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     seed.seed_demo(url, show_progress=sys.stderr.isatty())
     _say("demo data is in place")
     return 0
@@ -213,7 +213,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_import_legacy(args: argparse.Namespace) -> int:
     from service import legacy
 
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     reports = legacy.import_files(url, users=args.users, sprints=args.sprints)
     for report in reports:
         print(report.summary())
@@ -225,7 +225,7 @@ def cmd_import_legacy(args: argparse.Namespace) -> int:
 def cmd_import_jira(args: argparse.Namespace) -> int:
     from service import jira_import
 
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     summary = jira_import.import_folder(
         url, args.folder, board_project=args.board_project, status_map=args.status_map
     )
@@ -236,26 +236,26 @@ def cmd_import_jira(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from service import doctor
 
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     return doctor.run(url, as_json=args.json)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from service import stats
 
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     return stats.run(url, as_json=args.json)
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
     from service import maintain
 
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     return maintain.run(url, args.action)
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     _init_db(url)
     return 0
 
@@ -267,7 +267,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         raise MigrationFailed("migrate apply applies every pending migration; --all is for rollback")
     if args.all and args.count is not None:
         raise MigrationFailed("give either --count or --all, not both")
-    url, _ = database.resolve_database_url()
+    url, _ = postgres.resolve_database_url()
     if args.action == "apply":
         started = time.perf_counter()
         applied = migrations.apply(url, args.count)

@@ -8,16 +8,14 @@ database could not be checked at all.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from service import queries
-from service.database import DatabaseUnavailable, first_line, redact, with_database
 from service.migrations import known_migration_ids
+from service.postgres import connect, first_line, scratch_database
 
 _Q = queries.load("doctor")
 _HEALTH = queries.load("health")
@@ -43,17 +41,9 @@ def _fingerprint(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], str]:
 def _expected_fingerprint(url: str) -> dict[tuple[str, str], str]:
     """Load sql/schema.sql into a scratch database and read it back the same way."""
     schema = (queries.queries_dir().parent / "schema.sql").read_text(encoding="utf-8")
-    admin = with_database(url, "postgres")
-    scratch = f"worktrack_doctor_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-    try:
-        with psycopg.connect(with_database(url, scratch), autocommit=True) as conn:
-            conn.execute(schema.encode())  # many statements, no parameters
-            return _fingerprint(conn)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+    with scratch_database(url, "worktrack_doctor") as scratch, connect(scratch) as conn:
+        conn.execute(schema.encode())  # many statements, no parameters
+        return _fingerprint(conn)
 
 
 def _drift(url: str, conn: psycopg.Connection[Any]) -> list[Finding]:
@@ -133,11 +123,7 @@ def _amcheck(conn: psycopg.Connection[Any]) -> list[Finding]:
 
 def examine(url: str) -> list[Finding]:
     """Every check; raises DatabaseUnavailable when the database cannot be reached."""
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
-    with conn:
+    with connect(url) as conn:
         version_num, version, preload, max_connections = conn.execute(_Q["server_settings"]).fetchone()  # type: ignore[misc]
         findings = [
             Finding("ok", "server", f"PostgreSQL {version}, max_connections {max_connections}")

@@ -24,18 +24,11 @@ from psycopg import sql
 from rich.progress import Progress
 
 from service import queries
-from service.database import DatabaseUnavailable, first_line, redact
+from service.postgres import connect, first_line
 from service.queries import queue
 
 _Q = queries.load("maintenance")
 ACTIONS = ("analyze", "vacuum", "reclaim-leases", "reindex-invalid", "purge-idempotency-keys")
-
-
-def _connect(url: str) -> psycopg.Connection[Any]:
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
 
 
 def _tables(conn: psycopg.Connection[Any]) -> list[str]:
@@ -43,7 +36,7 @@ def _tables(conn: psycopg.Connection[Any]) -> list[str]:
 
 
 def analyze(url: str) -> list[str]:
-    with _connect(url) as conn:
+    with connect(url) as conn:
         done = []
         for table in _tables(conn):
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
@@ -52,7 +45,7 @@ def analyze(url: str) -> list[str]:
 
 
 def vacuum(url: str) -> list[str]:
-    with _connect(url) as conn, Progress(disable=not sys.stderr.isatty()) as progress:
+    with connect(url) as conn, Progress(disable=not sys.stderr.isatty()) as progress:
         tables = _tables(conn)
         bar = progress.add_task("vacuum", total=len(tables))
         done = []
@@ -76,7 +69,7 @@ def reclaim_leases(url: str) -> list[str]:
                 done.append(f"returned {total} expired lease(s) to pending in project {project}")
             return done
 
-    with _connect(url):  # one clear line when the database is unreachable
+    with connect(url):  # one clear line when the database is unreachable
         pass
     return asyncio.run(reclaim()) or ["no lease had expired"]
 
@@ -84,7 +77,7 @@ def reclaim_leases(url: str) -> list[str]:
 def reindex_invalid(url: str) -> list[str]:
     """Rebuild each INVALID index. A failed REINDEX CONCURRENTLY leaves its own
     INVALID copy (name_ccnew) behind: such copies are dropped, not rebuilt."""
-    with _connect(url) as conn:
+    with connect(url) as conn:
         done = []
         for (index,) in conn.execute(_Q["invalid_index_names"]).fetchall():
             if re.search(r"_ccnew\d*$", index):
@@ -105,7 +98,7 @@ def reindex_invalid(url: str) -> list[str]:
 def purge_idempotency_keys(url: str) -> list[str]:
     from service import idempotency
 
-    with _connect(url) as conn:
+    with connect(url) as conn:
         return [f"deleted {idempotency.purge(conn)} idempotency key(s) older than 24 hours"]
 
 

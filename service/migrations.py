@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from yoyo import get_backend, read_migrations
 
-from service.database import DatabaseUnavailable, first_line, redact, yoyo_url
+from service.postgres import cannot_connect, first_line, yoyo_url
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -57,7 +57,7 @@ def _backend(url: str):  # type: ignore[no-untyped-def]
     try:
         return get_backend(yoyo_url(url))
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
+        raise cannot_connect(url, exc) from None
 
 
 def _reason(exc: psycopg.Error) -> str:

@@ -14,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from service.database import normalize_url
+from service.postgres import normalize_url
 
 # yoyo's bookkeeping is not part of worktrack's schema.
 _EXCLUDED_TABLES = ("_yoyo_*", "yoyo_lock")

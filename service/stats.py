@@ -10,23 +10,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import psycopg
 from rich.console import Console
 from rich.table import Table
 
 from service import queries
-from service.database import DatabaseUnavailable, first_line, redact
+from service.postgres import connect
 
 _Q = queries.load("stats")
 HIT_RATIO_FLOOR = 90.0
 
 
 def collect(url: str) -> dict[str, Any]:
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
-    with conn:
+    with connect(url) as conn:
 
         def rows(name: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in conn.execute(_Q[name])]

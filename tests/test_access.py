@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from service import access
 from service.app import create_app
-from tests.conftest import TEST_POOL, admin_token, make_token
+from tests.helpers import TEST_POOL, admin_token, make_token
 
 PROJECT_PATH_VALUES = {"project": "alpha", "key": "T-1", "other": "T-2", "kind": "blocks", "name": "nobody"}
 

@@ -11,7 +11,7 @@ import sys
 import httpx2 as httpx
 import psycopg
 
-from tests.conftest import serving
+from tests.helpers import serving
 from tests.test_cli import _run
 
 

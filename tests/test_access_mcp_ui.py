@@ -16,7 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from tests.conftest import TEST_POOL, admin_token, make_token, serving
+from tests.helpers import TEST_POOL, admin_token, make_token, serving
 from tests.test_mcp_server import ok, status
 
 

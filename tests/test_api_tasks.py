@@ -13,7 +13,7 @@ from service import access
 from service.app import create_app
 from service.db import translate
 from service.errors import Unprocessable
-from tests.conftest import TEST_POOL
+from tests.helpers import TEST_POOL
 
 PROBLEM = "application/problem+json"
 

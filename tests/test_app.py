@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from service import request_log
 from service.app import create_app
 from service.migrations import known_migration_ids
-from tests.conftest import TEST_POOL, serving
+from tests.helpers import TEST_POOL, serving
 
 PROBLEM = "application/problem+json"
 

@@ -13,8 +13,8 @@ import pytest
 
 from service import migrations
 from service.cli import main
-from service.database import with_database
-from tests.conftest import serving
+from service.postgres import with_database
+from tests.helpers import serving
 
 
 def _run(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:

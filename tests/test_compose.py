@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
-from service.database import normalize_url
+from service.postgres import normalize_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from psycopg import AsyncConnection
 from service import constraint_messages, db
 from service.config import PoolSettings
 from service.errors import Conflict, NotFound, ServiceUnavailable
-from tests.conftest import TEST_POOL
+from tests.helpers import TEST_POOL
 
 Operation = Callable[[AsyncConnection[tuple[Any, ...]]], Awaitable[Any]]
 

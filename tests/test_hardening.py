@@ -20,8 +20,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from service import migrations, request_log
-from service.database import with_database
-from tests.conftest import CloneFactory, Served, serving
+from service.postgres import with_database
+from tests.helpers import CloneFactory, Served, serving
 
 PROBLEM = "application/problem+json"
 

@@ -18,8 +18,8 @@ import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from service.database import with_database
-from tests.conftest import CloneFactory, admin_token, serving
+from service.postgres import with_database
+from tests.helpers import CloneFactory, admin_token, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = {

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from service import migrations, queries
 from service.app import create_app
-from tests.conftest import TEST_POOL, admin_token
+from tests.helpers import TEST_POOL, admin_token
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 

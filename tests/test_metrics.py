@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx2 as httpx
 from starlette.testclient import TestClient
 
-from tests.conftest import serving
+from tests.helpers import serving
 
 
 def _value(text: str, sample: str) -> float:

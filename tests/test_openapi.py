@@ -15,9 +15,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from service.database import with_database
 from service.openapi import openapi_path
-from tests.conftest import CloneFactory, admin_token, serving
+from service.postgres import with_database
+from tests.helpers import CloneFactory, admin_token, serving
 
 EXAMPLES = int(os.environ.get("WORKTRACK_SCHEMATHESIS_EXAMPLES", "30"))
 

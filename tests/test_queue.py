@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from service.db import create_pool
 from service.queries import queue
-from tests.conftest import TEST_POOL
+from tests.helpers import TEST_POOL
 
 
 def _seed(db_url: str, projects: dict[str, int], seed: int = 7) -> dict[str, dict[str, Any]]:

@@ -14,11 +14,11 @@ from markupsafe import escape
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from service.database import with_database
+from service.postgres import with_database
 from service.seed import seed_demo
 from service.ui import charts
 from service.ui.routes import _templates
-from tests.conftest import TEST_POOL, CloneFactory, admin_token
+from tests.helpers import TEST_POOL, CloneFactory, admin_token
 
 PAGES = [
     "/",

@@ -14,8 +14,8 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from service.database import with_database
-from tests.conftest import CloneFactory, serving
+from service.postgres import with_database
+from tests.helpers import CloneFactory, serving
 
 CHROMIUM = Path(os.environ.get("WORKTRACK_CHROMIUM", "/usr/bin/chromium"))
 OUTPUT = Path(

@@ -8,9 +8,10 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from service import database, migrations
+from service import embedded, migrations, postgres
 from service.config import ConfigError, PoolSettings
-from service.database import DatabaseUnavailable
+from service.postgres import DatabaseUnavailable
+from tests import databases
 
 
 @pytest.mark.parametrize(
@@ -23,11 +24,11 @@ from service.database import DatabaseUnavailable
     ],
 )
 def test_urls_in_every_accepted_spelling_survive_the_trip_through_yoyo(url: str) -> None:
-    normalized = database.normalize_url(url)
-    assert conninfo_to_dict(database.normalize_url(database.yoyo_url(normalized))) == conninfo_to_dict(
+    normalized = postgres.normalize_url(url)
+    assert conninfo_to_dict(postgres.normalize_url(postgres.yoyo_url(normalized))) == conninfo_to_dict(
         normalized
     )
-    assert database.yoyo_url(normalized).startswith("postgresql+psycopg:///worktrack")
+    assert postgres.yoyo_url(normalized).startswith("postgresql+psycopg:///worktrack")
 
 
 @pytest.mark.parametrize(
@@ -35,18 +36,18 @@ def test_urls_in_every_accepted_spelling_survive_the_trip_through_yoyo(url: str)
 )
 def test_a_malformed_url_is_one_clear_config_error(url: str) -> None:
     with pytest.raises(ConfigError, match=r"^malformed database URL"):
-        database.normalize_url(url)
+        postgres.normalize_url(url)
 
 
 def test_redact_drops_the_password() -> None:
-    redacted = database.redact("postgresql://app:hunter2@db.example/worktrack")
+    redacted = postgres.redact("postgresql://app:hunter2@db.example/worktrack")
     assert "hunter2" not in redacted
     assert "user=app" in redacted
 
 
 def test_database_url_wins_over_the_embedded_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.example/worktrack")
-    url, source = database.resolve_database_url()
+    url, source = postgres.resolve_database_url()
     assert source == "DATABASE_URL"
     assert conninfo_to_dict(url) == {"user": "app", "host": "db.example", "dbname": "worktrack"}
 
@@ -77,10 +78,10 @@ def test_bad_pool_settings_are_refused(
 
 
 def test_create_database_if_missing_creates_once(pg_server: str) -> None:
-    url = database.with_database(pg_server, "worktrack_created_by_test")
+    url = postgres.with_database(pg_server, "worktrack_created_by_test")
     try:
-        assert database.create_database_if_missing(url) is True
-        assert database.create_database_if_missing(url) is False
+        assert postgres.create_database_if_missing(url) is True
+        assert postgres.create_database_if_missing(url) is False
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("worktrack_created_by_test",)
     finally:
@@ -90,7 +91,7 @@ def test_create_database_if_missing_creates_once(pg_server: str) -> None:
 
 def test_an_unreachable_server_is_one_clear_line() -> None:
     with pytest.raises(DatabaseUnavailable) as caught:
-        database.check_connection("postgresql://nobody@127.0.0.1:1/nothing", timeout=1)
+        postgres.check_connection("postgresql://nobody@127.0.0.1:1/nothing", timeout=1)
     message = str(caught.value)
     assert message.startswith("cannot connect to ")
     assert "\n" not in message
@@ -100,17 +101,17 @@ def test_the_embedded_server_refuses_an_unusable_data_folder_in_one_line(tmp_pat
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with pytest.raises(DatabaseUnavailable, match="embedded PostgreSQL could not start") as caught:
-        database.embedded_server_url(blocker / "pgdata")
+        embedded.server_url(blocker / "pgdata")
     assert "\n" not in str(caught.value)
 
 
 def test_testcontainers_postgres_takes_the_migrations() -> None:
-    reason = database.docker_unavailable_reason()
+    reason = databases.docker_unavailable_reason()
     if reason:
         pytest.skip(reason)
     from testcontainers.postgres import PostgresContainer
 
-    with PostgresContainer(database.POSTGRES_IMAGE) as container:
-        url = database.normalize_url(container.get_connection_url(driver=None))
+    with PostgresContainer(databases.POSTGRES_IMAGE) as container:
+        url = postgres.normalize_url(container.get_connection_url(driver=None))
         assert migrations.apply(url) == migrations.known_migration_ids()
         assert all(state.applied for state in migrations.status(url))
