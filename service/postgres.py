@@ -7,7 +7,6 @@ Order: an explicit URL (DATABASE_URL); otherwise the embedded PostgreSQL
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +19,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from service import config
 from service.config import ConfigError
-
-log = logging.getLogger(__name__)
 
 
 class DatabaseUnavailable(Exception):

@@ -21,7 +21,7 @@ from service import migrations
 from service.app import create_app
 from service.postgres import create_database, drop_database, with_database
 from tests.databases import server_for_tests
-from tests.helpers import RUN, TEST_POOL, CloneFactory, admin_token, database_name, serving
+from tests.helpers import RUN, TEST_POOL, CloneFactory, admin_token, serving, unique_database_name
 
 
 def pytest_report_header() -> str:
@@ -69,7 +69,7 @@ def db_url(pg_server: str, clones: CloneFactory) -> Iterator[str]:
 @pytest.fixture
 def empty_db_url(pg_server: str) -> Iterator[str]:
     """An empty database (no migrations) of this test's own."""
-    name = database_name("empty")
+    name = unique_database_name("empty")
     url = create_database(pg_server, name)
     yield url
     drop_database(pg_server, name)

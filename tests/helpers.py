@@ -29,7 +29,7 @@ RUN = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"  # in the names of this run's data
 _counter = itertools.count()
 
 
-def database_name(kind: str) -> str:
+def unique_database_name(kind: str) -> str:
     """A database name unique to this test run: worktrack_KIND_RUN_N."""
     return f"worktrack_{kind}_{RUN}_{next(_counter)}"
 
@@ -125,7 +125,7 @@ class CloneFactory:
                 except queue.Empty:
                     pass
                 if self.ready.qsize() < self.ahead:
-                    name = database_name("test")
+                    name = unique_database_name("test")
                     create_database(self.server_url, name, template=self.template)
                     self.ready.put(name)
                 else:
