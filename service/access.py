@@ -18,6 +18,11 @@ answers: no, unknown, expired or revoked token 401 (with `WWW-Authenticate:
 Bearer`); a project the token does not list 404, as if it did not exist; a role
 too small for the operation 403. MCP tools ask `require` for their project,
 which decides by the same `decide`.
+
+The second wall is row-level security (migration 0037): every connection the
+pool hands out is first set, by `scope_connection`, to the role and the project
+ids of the principal of the running request (`current`), so a statement that
+forgets its project filter still sees only the token's projects.
 """
 
 from __future__ import annotations
@@ -26,12 +31,16 @@ import contextvars
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg_pool import PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -88,6 +97,11 @@ class Principal:
     def caller(self) -> str:
         """Whose Idempotency-Keys these are."""
         return "anonymous" if self.token_id is None else f"token:{self.token_id}"
+
+    @property
+    def actor(self) -> str:
+        """Who task history names for a change when the request names no agent."""
+        return "api" if self.token_id is None else self.name
 
 
 NOBODY_CHECKS = Principal(None, "anonymous", "admin", frozenset())
@@ -191,10 +205,15 @@ async def authenticate(pool: Pool, token: str | None, project: str | None) -> tu
         return cached[1], cached[2]
     row = None
     if wellformed:
-        async with pool.connection() as conn:
-            row = await (
-                await conn.execute(_Q["token_check"], {"token_hash": wanted, "project": project})
-            ).fetchone()
+        # The check itself sees every project: it decides which the request may see.
+        checking = current.set(NOBODY_CHECKS)
+        try:
+            async with pool.connection() as conn:
+                row = await (
+                    await conn.execute(_Q["token_check"], {"token_hash": wanted, "project": project})
+                ).fetchone()
+        finally:
+            current.reset(checking)
     # The lookup is by digest, so how much of a wrong token matched tells nothing;
     # the digest itself is compared in constant time all the same.
     if row is None or not hmac.compare_digest(bytes(row[3]), wanted) or not row[4]:
@@ -223,6 +242,48 @@ async def require(pool: Pool, project: str | None, need: Need) -> Principal:
             project_id = None if row is None else row[0]
     decide(principal, need, project is not None, project_id, project or "")
     return principal
+
+
+def actor() -> str:
+    """The history actor of a change whose request names no agent: the token's name."""
+    principal = current.get()
+    return "api" if principal is None else principal.actor
+
+
+_HOLDER = """
+SELECT t.status = 'in_progress' AND t.claimed_by = %(agent)s AND t.lease_expires_at > now()
+  FROM tasks t JOIN projects p ON p.id = t.project_id
+ WHERE lower(p.key) = lower(%(project)s) AND t.key = %(key)s
+   FOR UPDATE OF t
+"""
+
+Operation = Callable[[AsyncConnection[Any]], Awaitable[Any]]
+
+
+def held_only(project: str, key: str, agent: str | None, operation: Operation) -> Operation:
+    """`operation` (a status change) as the principal may run it: a token of the
+    `agent` role changes only tasks that the agent it names holds now (in progress,
+    claimed by it, lease running); checked on the locked row, in the change's own
+    transaction. A missing task is left to `operation` (404 its usual way)."""
+    principal = current.get()
+    if principal is None or principal.role != "agent":
+        return operation
+    if not agent:
+        raise Forbidden("an agent token names the agent that holds the task (agent) to change its status")
+
+    async def checked(conn: AsyncConnection[Any]) -> Any:
+        async with conn.transaction():
+            row = await (
+                await conn.execute(_HOLDER, {"project": project, "key": key, "agent": agent})
+            ).fetchone()
+            if row is not None and not row[0]:
+                raise Forbidden(
+                    f"an agent token changes the status only of tasks its agent holds;"
+                    f" {agent!r} does not hold {key!r}"
+                )
+            return await operation(conn)
+
+    return checked
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -349,3 +410,86 @@ def _auth_setting() -> str:
     import os
 
     return os.environ.get("WORKTRACK_AUTH", "required").strip().lower() or "required"
+
+
+# --- the second wall: what a connection may see ---------------------------------
+
+API_ROLE = "worktrack_api"  # row-level security keeps it to worktrack.project_ids
+ADMIN_ROLE = "worktrack_api_admin"  # a member of API_ROLE that sees every project
+
+_ROLES_AVAILABLE = f"""
+SELECT count(*) = 2 FROM pg_roles
+ WHERE rolname IN ('{API_ROLE}', '{ADMIN_ROLE}') AND pg_has_role(session_user, oid, 'MEMBER')
+"""
+_SET_SCOPE = (
+    "SELECT set_config('role', %s, false), set_config('worktrack.project_ids', %s, false),"
+    " set_config('worktrack.actor', %s, false)"
+)
+_SET_SCOPE_WITHOUT_ROLE = (
+    "SELECT set_config('worktrack.project_ids', %s, false), set_config('worktrack.actor', %s, false)"
+)
+
+log = logging.getLogger("worktrack.access")
+
+
+@dataclass
+class _Connection:
+    may_switch_role: bool
+    scope: tuple[str, str, str] | None = None  # what the connection is set to now
+
+
+# Per pooled connection: whether it may take the API roles, and the scope it holds.
+# A connection is set only while idle (as the pool hands it out, autocommit), so
+# what is noted here is what the server holds: no transaction can roll it back.
+_connections: weakref.WeakKeyDictionary[AsyncConnection[Any], _Connection] = weakref.WeakKeyDictionary()
+_warned = False
+
+
+def scope_of(principal: Principal | None) -> tuple[str, str, str]:
+    """(role, worktrack.project_ids, worktrack.actor) for a principal; no principal
+    (a statement outside any request) sees no project."""
+    if principal is None:
+        return API_ROLE, "", "api"
+    if principal.is_admin:
+        return ADMIN_ROLE, "", principal.actor
+    ids = "{" + ",".join(str(i) for i in sorted(principal.project_ids)) + "}"
+    return API_ROLE, ids, principal.actor
+
+
+async def configure_connection(conn: AsyncConnection[Any]) -> None:
+    """A new pooled connection: may its login role take the API roles?"""
+    global _warned
+    row = await (await conn.execute(_ROLES_AVAILABLE)).fetchone()
+    may = bool(row and row[0])
+    _connections[conn] = _Connection(may)
+    if not may and not _warned:
+        _warned = True
+        log.warning(
+            "the database login role %s is not a member of %s and %s: the API runs as that role, "
+            "and row-level security keeps nothing out unless it owns nothing (docs/database-roles.md)",
+            conn.info.user,
+            API_ROLE,
+            ADMIN_ROLE,
+        )
+
+
+async def scope_connection(conn: AsyncConnection[Any]) -> None:
+    """Set a connection the pool hands out to what the running request may see.
+
+    Every hand-out passes here (service.db.ScopedPool), so no connection keeps the
+    projects of the request that used it before; the statement is sent only when
+    the scope differs from the one the connection holds."""
+    state = _connections.get(conn)
+    if state is None:
+        await configure_connection(conn)
+        state = _connections[conn]
+    wanted = scope_of(current.get())
+    if state.scope == wanted:
+        return
+    state.scope = None  # unknown until the statement succeeds
+    role, project_ids, actor = wanted
+    if state.may_switch_role:
+        await conn.execute(_SET_SCOPE, (role, project_ids, actor))
+    else:
+        await conn.execute(_SET_SCOPE_WITHOUT_ROLE, (project_ids, actor))
+    state.scope = wanted

@@ -178,9 +178,12 @@ def admin_token(database_url: str) -> str:
     return make_token(database_url, f"test-admin-{uuid.uuid4().hex[:8]}")
 
 
+CLIENT_TOKEN = "test-admin"  # the name of the client fixture's token: the actor of its changes
+
+
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
-    """The ASGI app on this test's database, signed in as an admin; the lifespan
+    """The ASGI app on this test's database, signed in as an admin (token CLIENT_TOKEN); the lifespan
     runs (pool opened and closed)."""
     app = create_app(db_url, TEST_POOL)
     # A loopback Host name: the API answers only the names it is served under.
@@ -188,7 +191,7 @@ def client(db_url: str) -> Iterator[TestClient]:
         app,
         base_url="http://localhost",
         raise_server_exceptions=False,
-        headers={"Authorization": f"Bearer {admin_token(db_url)}"},
+        headers={"Authorization": f"Bearer {make_token(db_url, CLIENT_TOKEN)}"},
     ) as test_client:
         yield test_client
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from service.db import create_pool
 from service.queries import queue
-from tests.conftest import TEST_POOL
+from tests.conftest import CLIENT_TOKEN, TEST_POOL
 
 
 def _seed(db_url: str, projects: dict[str, int], seed: int = 7) -> dict[str, dict[str, Any]]:
@@ -200,7 +200,7 @@ def test_an_expired_lease_returns_the_task_with_attempts_and_history(api: TestCl
         for h in api.get("/projects/alpha/tasks/T-1/history").json()["items"]
     ]
     assert history == [
-        (None, "pending", "api", None),
+        (None, "pending", CLIENT_TOKEN, None),
         ("pending", "in_progress", "agent-1", "claimed"),
         ("in_progress", "pending", "lease-expiry", "lease expired"),
         ("pending", "in_progress", "agent-2", "claimed"),

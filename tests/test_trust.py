@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from service import migrations, queries
 from service.app import create_app
-from tests.conftest import TEST_POOL, admin_token
+from tests.conftest import CLIENT_TOKEN, TEST_POOL, admin_token
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 QUEUE = queries.load("queue")
@@ -221,7 +221,10 @@ def test_a_task_put_in_progress_without_a_claim_is_owned_and_found_by_reclaim(
 ) -> None:
     _api(client)
     created = client.post("/projects/P/tasks", json={"key": "T-1", "title": "t", "status": "in_progress"})
-    assert (created.json()["claimed_by"], created.json()["lease_expires_at"] is not None) == ("api", True)
+    assert (created.json()["claimed_by"], created.json()["lease_expires_at"] is not None) == (
+        CLIENT_TOKEN,
+        True,
+    )
     client.post("/projects/P/tasks", json={"key": "T-2", "title": "t"})
     moved = client.post("/projects/P/tasks/T-2/status", json={"status": "in_progress", "actor": "dana"})
     assert moved.json()["claimed_by"] == "dana"
