@@ -191,9 +191,12 @@ def forget_cached() -> None:
     _cache.clear()
 
 
-async def authenticate(pool: Pool, token: str | None, project: str | None) -> tuple[Principal, int | None]:
+async def authenticate(
+    pool: Pool, token: str | None, project: str | None, *, cached_ok: bool = True
+) -> tuple[Principal, int | None]:
     """The token's principal and the id of the project named (None if there is none),
-    in one statement; 401 for a missing, malformed, unknown, expired or revoked token."""
+    in one statement; 401 for a missing, malformed, unknown, expired or revoked token.
+    cached_ok=False asks the database whatever the cache holds."""
     if not token:
         raise challenge("this request needs an API token: Authorization: Bearer wt_...")
     wellformed = token.startswith(PREFIX) and len(token) == len(PREFIX) + TOKEN_CHARS
@@ -201,7 +204,7 @@ async def authenticate(pool: Pool, token: str | None, project: str | None) -> tu
     key = (wanted, None if project is None else project.lower())
     cached = _cache.get(key)
     now = time.monotonic()
-    if cached is not None and cached[0] > now:
+    if cached_ok and cached is not None and cached[0] > now:
         return cached[1], cached[2]
     row = None
     if wellformed:
@@ -226,8 +229,25 @@ async def authenticate(pool: Pool, token: str | None, project: str | None) -> tu
     return principal, project_id
 
 
+# The token `worktrack mcp` (stdio) acts as: checked again on every tool call, so
+# its expiry or revocation ends what it may do at once, not only at the next start.
+_stdio_token: str | None = None
+
+
+async def act_as(pool: Pool, token: str) -> Principal:
+    """Make the stdio MCP server act as `token` (401 now if it is not usable)."""
+    global _stdio_token
+    principal, _ = await authenticate(pool, token, None, cached_ok=False)
+    _stdio_token = token
+    current.set(principal)
+    return principal
+
+
 async def require(pool: Pool, project: str | None, need: Need) -> Principal:
     """The check of an MCP tool call, by the principal of the call."""
+    if _stdio_token is not None:
+        principal_now, _ = await authenticate(pool, _stdio_token, None, cached_ok=False)
+        current.set(principal_now)  # this call's own context (the tool call's task)
     principal = current.get()
     if principal is None:
         raise challenge("this call needs an API token")
