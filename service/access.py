@@ -56,7 +56,9 @@ COOKIE = "worktrack_token"
 PRINCIPAL = "worktrack.principal"  # scope key: the Principal of the request
 
 Need = Literal["open", "token", "read", "agent", "write", "admin"]
-ProjectFrom = Literal["path", "query", "body"] | None
+# Where the project of an operation is named; "sprint": the operation reads a
+# sprint, which a project role may when the sprint takes in one of its projects.
+ProjectFrom = Literal["path", "query", "body", "sprint"] | None
 _RANK = {"read": 1, "agent": 2, "write": 3}
 
 _Q = queries.load("tokens")
@@ -123,6 +125,8 @@ def rule_for(method: str, path: str) -> Rule:
         return Rule("read", "query")
     if path == "/tasks/claim":
         return Rule("agent", "body")
+    if method == "GET" and path == "/sprints/{sprint_id:id}/report":
+        return Rule("read", "sprint")
     if not path.startswith("/projects/{project}/"):
         return Rule("admin")  # projects themselves, the sprint side, cross-project lists
     if method == "GET":
@@ -368,6 +372,8 @@ class Authorize:
                 self.pool, bearer_of(scope, cookie=self.cookie), project
             )
             decide(principal, self.rule.need, project is not None, project_id, project or "")
+            if self.rule.project_from == "sprint" and not principal.is_admin:
+                await self._sprint_visible(scope, principal)
         except ApiError as exc:
             if exc.status == 401 and self.sign_in is not None:
                 await send(
@@ -395,6 +401,20 @@ class Authorize:
             await send_problem(send, error.status, error.title, error.detail, error.headers)
             return
         await self._pass(scope, receive, send, principal)
+
+    async def _sprint_visible(self, scope: Scope, principal: Principal) -> None:
+        """404 for a sprint that takes in none of the token's projects, as if it did not exist."""
+        params = scope.get("path_params", {})
+        sprint_id = params.get("sprint_id", params.get("id"))  # the API's name, the UI's
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    _Q["sprint_visible"],
+                    {"sprint_id": sprint_id, "project_ids": sorted(principal.project_ids)},
+                )
+            ).fetchone()
+        if not (row and row[0]):
+            raise NotFound(f"sprint {sprint_id} does not exist")
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send, principal: Principal) -> None:
         reset = current.set(principal)
