@@ -406,13 +406,17 @@ class Authorize:
         """404 for a sprint that takes in none of the token's projects, as if it did not exist."""
         params = scope.get("path_params", {})
         sprint_id = params.get("sprint_id", params.get("id"))  # the API's name, the UI's
-        async with self.pool.connection() as conn:
-            row = await (
-                await conn.execute(
-                    _Q["sprint_visible"],
-                    {"sprint_id": sprint_id, "project_ids": sorted(principal.project_ids)},
-                )
-            ).fetchone()
+        acting = current.set(principal)  # (row-level security agrees with the ids named)
+        try:
+            async with self.pool.connection() as conn:
+                row = await (
+                    await conn.execute(
+                        _Q["sprint_visible"],
+                        {"sprint_id": sprint_id, "project_ids": sorted(principal.project_ids)},
+                    )
+                ).fetchone()
+        finally:
+            current.reset(acting)
         if not (row and row[0]):
             raise NotFound(f"sprint {sprint_id} does not exist")
 
