@@ -132,10 +132,13 @@ def test_history_is_written_by_status_changes_with_the_databases_time(db_url: st
 
 @pytest.fixture
 def api_login(db_url: str, pg_server: str) -> Iterator[str]:
-    """A login role that is only a member of worktrack_api, on this test's database."""
+    """A login role that is only a member of the API roles (worktrack_api_admin, itself a
+    member of worktrack_api: docs/database-roles.md), on this test's database."""
     name = f"wt_api_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE worktrack_api").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE worktrack_api_admin").format(sql.Identifier(name))
+        )
     try:
         yield psycopg.conninfo.make_conninfo(db_url, user=name)
     finally:
