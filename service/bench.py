@@ -313,6 +313,83 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
     return rows
 
 
+async def measure_access_queries(url: str, total: int, project_count: int, iterations: int) -> list[Row]:
+    """The database's share of access control, per route's statements: each sample
+    runs the statement once on a connection set as an admin token's (role
+    worktrack_api_admin, whose policies fold to `true`) and once on one set as a
+    write token's on every project (worktrack_api, the row-level security filter),
+    in turns, so both see the same load; plus the statement that sets a connection
+    when the token changes (none is sent while it stays the same)."""
+    from service import access
+
+    rng = random.Random(11)
+    per_project = total // project_count
+    async with (
+        await AsyncConnection.connect(url, autocommit=True) as as_admin,
+        await AsyncConnection.connect(url, autocommit=True) as as_writer,
+        await AsyncConnection.connect(url, autocommit=True) as switching,
+    ):
+        cursor = await as_admin.execute("SELECT id FROM projects")
+        ids = frozenset(row[0] for row in await cursor.fetchall())
+        admin = access.Principal(-1, "bench-admin", "admin", frozenset())
+        writer = access.Principal(-2, "bench-write", "write", ids)
+        for conn, principal in ((as_admin, admin), (as_writer, writer)):
+            access.current.set(principal)
+            await access.scope_connection(conn)
+
+        def project(i: int) -> str:
+            return f"P{i % project_count}"
+
+        cases: list[tuple[str, Callable[[AsyncConnection[Any], int, str], Awaitable[Any]]]] = [
+            (
+                "get task by key",
+                lambda c, i, _: tasks.get(c, project=project(i), key=f"T-{rng.randrange(per_project)}"),
+            ),
+            (
+                "list: project + status, 50 rows",
+                lambda c, i, _: tasks.page(
+                    c, **_filters(project(i), ["pending", "blocked", "completed"][i % 3])
+                ),
+            ),
+            (
+                "single insert",
+                lambda c, i, side: tasks.insert_many(
+                    c, project=project(i), tasks=[_new_task(f"T-AC-{side}-{i}")]
+                ),
+            ),
+            (
+                "claim (reclaim, then claim)",
+                lambda c, i, side: _reclaim_then_claim(c, project(i), f"bench-{side}"),
+            ),
+        ]
+        rows: list[Row] = []
+        for what, call in cases:
+            off: list[float] = []
+            on: list[float] = []
+            for i in range(iterations):
+                pair = [(off, as_admin, "admin"), (on, as_writer, "write")]
+                for samples, conn, side in pair if i % 2 else reversed(pair):
+                    await _timed(samples, call(conn, i, side))
+            cost = statistics.median(on) / statistics.median(off) - 1
+            rows.append(Row(f"{what}: admin token (no row filter)", _percentiles(off), "-"))
+            rows.append(
+                Row(f"{what}: write token (row-level security)", _percentiles(on), f"p50 {cost * 100:+.1f}%")
+            )
+            _progress(f"{what}: admin {rows[-2].result}; write {rows[-1].result} ({rows[-1].floor})")
+        switches: list[float] = []
+        for i in range(iterations):
+            access.current.set(admin if i % 2 else writer)
+            await _timed(switches, access.scope_connection(switching))
+        rows.append(Row("setting a connection to another token's scope", _percentiles(switches), "-"))
+        access.current.set(None)
+    return rows
+
+
+async def _reclaim_then_claim(conn: AsyncConnection[Any], project: str, agent: str) -> Any:
+    await queue.reclaim_expired(conn, project=project)
+    return await queue.claim_next(conn, project=project, agent=agent, lease_seconds=None)
+
+
 def _filters(project: str, status: str) -> dict[str, Any]:
     return {
         "project": project,
@@ -641,6 +718,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not args.access_only:
             rows += asyncio.run(measure_queries(url, args.tasks, args.projects, args.iterations))
+        rows += asyncio.run(measure_access_queries(url, args.tasks, args.projects, args.iterations))
         if not args.skip_http:
             rows += measure_http(url, args.seconds, args.connections, args.rounds)
     finally:
