@@ -354,7 +354,7 @@ async def measure_access_queries(url: str, total: int, project_count: int, itera
             (
                 "single insert",
                 lambda c, i, side: tasks.insert_many(
-                    c, project=project(i), tasks=[_new_task(f"T-AC-{side}-{i}")]
+                    c, project=project(i), tasks=[_new_task(f"T-AC-{side.upper()}-{i}")]
                 ),
             ),
             (
