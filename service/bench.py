@@ -314,71 +314,65 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
 
 
 async def measure_access_queries(url: str, total: int, project_count: int, iterations: int) -> list[Row]:
-    """The database's share of access control, per route's statements: each sample
-    runs the statement once on a connection set as an admin token's (role
-    worktrack_api_admin, whose policies fold to `true`) and once on one set as a
-    write token's on every project (worktrack_api, the row-level security filter),
-    in turns, so both see the same load; plus the statement that sets a connection
-    when the token changes (none is sent while it stays the same)."""
+    """The database's share of access control, per route's statements, on project P0:
+    each sample runs the statement on a connection set as an admin token's (role
+    worktrack_api_admin, whose policies fold to `true`), as a write token's on P0
+    alone, and as a write token's on every project (worktrack_api: the row-level
+    security filter, with one or all project ids), in turns, so all see the same
+    load; plus the statement that sets a connection when the token changes (none is
+    sent while it stays the same)."""
     from service import access
 
     rng = random.Random(11)
     per_project = total // project_count
     async with (
         await AsyncConnection.connect(url, autocommit=True) as as_admin,
-        await AsyncConnection.connect(url, autocommit=True) as as_writer,
+        await AsyncConnection.connect(url, autocommit=True) as as_one,
+        await AsyncConnection.connect(url, autocommit=True) as as_all,
         await AsyncConnection.connect(url, autocommit=True) as switching,
     ):
-        cursor = await as_admin.execute("SELECT id FROM projects")
-        ids = frozenset(row[0] for row in await cursor.fetchall())
+        cursor = await as_admin.execute("SELECT id, key FROM projects")
+        ids = {key: pid for pid, key in await cursor.fetchall()}
         admin = access.Principal(-1, "bench-admin", "admin", frozenset())
-        writer = access.Principal(-2, "bench-write", "write", ids)
-        for conn, principal in ((as_admin, admin), (as_writer, writer)):
+        one = access.Principal(-2, "bench-write-p0", "write", frozenset([ids["P0"]]))
+        every = access.Principal(-3, "bench-write-all", "write", frozenset(ids.values()))
+        sides = [("admin token (no row filter)", as_admin, admin), ("write token on P0", as_one, one)]
+        sides.append((f"write token on all {len(ids)} projects", as_all, every))
+        for _, conn, principal in sides:
             access.current.set(principal)
             await access.scope_connection(conn)
 
-        def project(i: int) -> str:
-            return f"P{i % project_count}"
-
-        cases: list[tuple[str, Callable[[AsyncConnection[Any], int, str], Awaitable[Any]]]] = [
+        cases: list[tuple[str, Callable[[AsyncConnection[Any], int, int], Awaitable[Any]]]] = [
             (
                 "get task by key",
-                lambda c, i, _: tasks.get(c, project=project(i), key=f"T-{rng.randrange(per_project)}"),
+                lambda c, i, _: tasks.get(c, project="P0", key=f"T-{rng.randrange(per_project)}"),
             ),
             (
                 "list: project + status, 50 rows",
-                lambda c, i, _: tasks.page(
-                    c, **_filters(project(i), ["pending", "blocked", "completed"][i % 3])
-                ),
+                lambda c, i, _: tasks.page(c, **_filters("P0", ["pending", "blocked", "completed"][i % 3])),
             ),
             (
                 "single insert",
-                lambda c, i, side: tasks.insert_many(
-                    c, project=project(i), tasks=[_new_task(f"T-AC-{side.upper()}-{i}")]
-                ),
+                lambda c, i, side: tasks.insert_many(c, project="P0", tasks=[_new_task(f"T-AC-{side}-{i}")]),
             ),
-            (
-                "claim (reclaim, then claim)",
-                lambda c, i, side: _reclaim_then_claim(c, project(i), f"bench-{side}"),
-            ),
+            ("claim (reclaim, then claim)", lambda c, i, side: _reclaim_then_claim(c, "P0", f"bench-{side}")),
         ]
         rows: list[Row] = []
         for what, call in cases:
-            off: list[float] = []
-            on: list[float] = []
+            samples: list[list[float]] = [[] for _ in sides]
             for i in range(iterations):
-                pair = [(off, as_admin, "admin"), (on, as_writer, "write")]
-                for samples, conn, side in pair if i % 2 else reversed(pair):
-                    await _timed(samples, call(conn, i, side))
-            cost = statistics.median(on) / statistics.median(off) - 1
-            rows.append(Row(f"{what}: admin token (no row filter)", _percentiles(off), "-"))
-            rows.append(
-                Row(f"{what}: write token (row-level security)", _percentiles(on), f"p50 {cost * 100:+.1f}%")
-            )
-            _progress(f"{what}: admin {rows[-2].result}; write {rows[-1].result} ({rows[-1].floor})")
+                order = list(range(len(sides)))
+                rng.shuffle(order)
+                for n in order:
+                    await _timed(samples[n], call(sides[n][1], i, n))
+            base = statistics.median(samples[0])
+            for n, (label, _, _) in enumerate(sides):
+                cost = "-" if n == 0 else f"p50 {(statistics.median(samples[n]) / base - 1) * 100:+.1f}%"
+                rows.append(Row(f"{what}: {label}", _percentiles(samples[n]), cost))
+                _progress(f"{rows[-1].what}: {rows[-1].result} ({cost})")
         switches: list[float] = []
         for i in range(iterations):
-            access.current.set(admin if i % 2 else writer)
+            access.current.set(admin if i % 2 else one)
             await _timed(switches, access.scope_connection(switching))
         rows.append(Row("setting a connection to another token's scope", _percentiles(switches), "-"))
         access.current.set(None)
