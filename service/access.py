@@ -18,6 +18,11 @@ answers: no, unknown, expired or revoked token 401 (with `WWW-Authenticate:
 Bearer`); a project the token does not list 404, as if it did not exist; a role
 too small for the operation 403. MCP tools ask `require` for their project,
 which decides by the same `decide`.
+
+The second wall is row-level security (migration 0037): every connection the
+pool hands out is first set, by `scope_connection`, to the role and the project
+ids of the principal of the running request (`current`), so a statement that
+forgets its project filter still sees only the token's projects.
 """
 
 from __future__ import annotations
@@ -26,12 +31,16 @@ import contextvars
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg_pool import PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,7 +56,9 @@ COOKIE = "worktrack_token"
 PRINCIPAL = "worktrack.principal"  # scope key: the Principal of the request
 
 Need = Literal["open", "token", "read", "agent", "write", "admin"]
-ProjectFrom = Literal["path", "query", "body"] | None
+# Where the project of an operation is named; "sprint": the operation reads a
+# sprint, which a project role may when the sprint takes in one of its projects.
+ProjectFrom = Literal["path", "query", "body", "sprint"] | None
 _RANK = {"read": 1, "agent": 2, "write": 3}
 
 _Q = queries.load("tokens")
@@ -89,6 +100,11 @@ class Principal:
         """Whose Idempotency-Keys these are."""
         return "anonymous" if self.token_id is None else f"token:{self.token_id}"
 
+    @property
+    def actor(self) -> str:
+        """Who task history names for a change when the request names no agent."""
+        return "api" if self.token_id is None else self.name
+
 
 NOBODY_CHECKS = Principal(None, "anonymous", "admin", frozenset())
 
@@ -109,6 +125,8 @@ def rule_for(method: str, path: str) -> Rule:
         return Rule("read", "query")
     if path == "/tasks/claim":
         return Rule("agent", "body")
+    if method == "GET" and path == "/sprints/{sprint_id:id}/report":
+        return Rule("read", "sprint")
     if not path.startswith("/projects/{project}/"):
         return Rule("admin")  # projects themselves, the sprint side, cross-project lists
     if method == "GET":
@@ -177,9 +195,12 @@ def forget_cached() -> None:
     _cache.clear()
 
 
-async def authenticate(pool: Pool, token: str | None, project: str | None) -> tuple[Principal, int | None]:
+async def authenticate(
+    pool: Pool, token: str | None, project: str | None, *, cached_ok: bool = True
+) -> tuple[Principal, int | None]:
     """The token's principal and the id of the project named (None if there is none),
-    in one statement; 401 for a missing, malformed, unknown, expired or revoked token."""
+    in one statement; 401 for a missing, malformed, unknown, expired or revoked token.
+    cached_ok=False asks the database whatever the cache holds."""
     if not token:
         raise challenge("this request needs an API token: Authorization: Bearer wt_...")
     wellformed = token.startswith(PREFIX) and len(token) == len(PREFIX) + TOKEN_CHARS
@@ -187,14 +208,19 @@ async def authenticate(pool: Pool, token: str | None, project: str | None) -> tu
     key = (wanted, None if project is None else project.lower())
     cached = _cache.get(key)
     now = time.monotonic()
-    if cached is not None and cached[0] > now:
+    if cached_ok and cached is not None and cached[0] > now:
         return cached[1], cached[2]
     row = None
     if wellformed:
-        async with pool.connection() as conn:
-            row = await (
-                await conn.execute(_Q["token_check"], {"token_hash": wanted, "project": project})
-            ).fetchone()
+        # The check itself sees every project: it decides which the request may see.
+        checking = current.set(NOBODY_CHECKS)
+        try:
+            async with pool.connection() as conn:
+                row = await (
+                    await conn.execute(_Q["token_check"], {"token_hash": wanted, "project": project})
+                ).fetchone()
+        finally:
+            current.reset(checking)
     # The lookup is by digest, so how much of a wrong token matched tells nothing;
     # the digest itself is compared in constant time all the same.
     if row is None or not hmac.compare_digest(bytes(row[3]), wanted) or not row[4]:
@@ -207,8 +233,25 @@ async def authenticate(pool: Pool, token: str | None, project: str | None) -> tu
     return principal, project_id
 
 
+# The token `worktrack mcp` (stdio) acts as: checked again on every tool call, so
+# its expiry or revocation ends what it may do at once, not only at the next start.
+_stdio_token: str | None = None
+
+
+async def act_as(pool: Pool, token: str) -> Principal:
+    """Make the stdio MCP server act as `token` (401 now if it is not usable)."""
+    global _stdio_token
+    principal, _ = await authenticate(pool, token, None, cached_ok=False)
+    _stdio_token = token
+    current.set(principal)
+    return principal
+
+
 async def require(pool: Pool, project: str | None, need: Need) -> Principal:
     """The check of an MCP tool call, by the principal of the call."""
+    if _stdio_token is not None:
+        principal_now, _ = await authenticate(pool, _stdio_token, None, cached_ok=False)
+        current.set(principal_now)  # this call's own context (the tool call's task)
     principal = current.get()
     if principal is None:
         raise challenge("this call needs an API token")
@@ -223,6 +266,48 @@ async def require(pool: Pool, project: str | None, need: Need) -> Principal:
             project_id = None if row is None else row[0]
     decide(principal, need, project is not None, project_id, project or "")
     return principal
+
+
+def actor() -> str:
+    """The history actor of a change whose request names no agent: the token's name."""
+    principal = current.get()
+    return "api" if principal is None else principal.actor
+
+
+_HOLDER = """
+SELECT t.status = 'in_progress' AND t.claimed_by = %(agent)s AND t.lease_expires_at > now()
+  FROM tasks t JOIN projects p ON p.id = t.project_id
+ WHERE lower(p.key) = lower(%(project)s) AND t.key = %(key)s
+   FOR UPDATE OF t
+"""
+
+Operation = Callable[[AsyncConnection[Any]], Awaitable[Any]]
+
+
+def held_only(project: str, key: str, agent: str | None, operation: Operation) -> Operation:
+    """`operation` (a status change) as the principal may run it: a token of the
+    `agent` role changes only tasks that the agent it names holds now (in progress,
+    claimed by it, lease running); checked on the locked row, in the change's own
+    transaction. A missing task is left to `operation` (404 its usual way)."""
+    principal = current.get()
+    if principal is None or principal.role != "agent":
+        return operation
+    if not agent:
+        raise Forbidden("an agent token names the agent that holds the task (agent) to change its status")
+
+    async def checked(conn: AsyncConnection[Any]) -> Any:
+        async with conn.transaction():
+            row = await (
+                await conn.execute(_HOLDER, {"project": project, "key": key, "agent": agent})
+            ).fetchone()
+            if row is not None and not row[0]:
+                raise Forbidden(
+                    f"an agent token changes the status only of tasks its agent holds;"
+                    f" {agent!r} does not hold {key!r}"
+                )
+            return await operation(conn)
+
+    return checked
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -287,6 +372,8 @@ class Authorize:
                 self.pool, bearer_of(scope, cookie=self.cookie), project
             )
             decide(principal, self.rule.need, project is not None, project_id, project or "")
+            if self.rule.project_from == "sprint" and not principal.is_admin:
+                await self._sprint_visible(scope, principal)
         except ApiError as exc:
             if exc.status == 401 and self.sign_in is not None:
                 await send(
@@ -314,6 +401,24 @@ class Authorize:
             await send_problem(send, error.status, error.title, error.detail, error.headers)
             return
         await self._pass(scope, receive, send, principal)
+
+    async def _sprint_visible(self, scope: Scope, principal: Principal) -> None:
+        """404 for a sprint that takes in none of the token's projects, as if it did not exist."""
+        params = scope.get("path_params", {})
+        sprint_id = params.get("sprint_id", params.get("id"))  # the API's name, the UI's
+        acting = current.set(principal)  # (row-level security agrees with the ids named)
+        try:
+            async with self.pool.connection() as conn:
+                row = await (
+                    await conn.execute(
+                        _Q["sprint_visible"],
+                        {"sprint_id": sprint_id, "project_ids": sorted(principal.project_ids)},
+                    )
+                ).fetchone()
+        finally:
+            current.reset(acting)
+        if not (row and row[0]):
+            raise NotFound(f"sprint {sprint_id} does not exist")
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send, principal: Principal) -> None:
         reset = current.set(principal)
@@ -349,3 +454,86 @@ def _auth_setting() -> str:
     import os
 
     return os.environ.get("WORKTRACK_AUTH", "required").strip().lower() or "required"
+
+
+# --- the second wall: what a connection may see ---------------------------------
+
+API_ROLE = "worktrack_api"  # row-level security keeps it to worktrack.project_ids
+ADMIN_ROLE = "worktrack_api_admin"  # a member of API_ROLE that sees every project
+
+_ROLES_AVAILABLE = f"""
+SELECT count(*) = 2 FROM pg_roles
+ WHERE rolname IN ('{API_ROLE}', '{ADMIN_ROLE}') AND pg_has_role(session_user, oid, 'MEMBER')
+"""
+_SET_SCOPE = (
+    "SELECT set_config('role', %s, false), set_config('worktrack.project_ids', %s, false),"
+    " set_config('worktrack.actor', %s, false)"
+)
+_SET_SCOPE_WITHOUT_ROLE = (
+    "SELECT set_config('worktrack.project_ids', %s, false), set_config('worktrack.actor', %s, false)"
+)
+
+log = logging.getLogger("worktrack.access")
+
+
+@dataclass
+class _Connection:
+    may_switch_role: bool
+    scope: tuple[str, str, str] | None = None  # what the connection is set to now
+
+
+# Per pooled connection: whether it may take the API roles, and the scope it holds.
+# A connection is set only while idle (as the pool hands it out, autocommit), so
+# what is noted here is what the server holds: no transaction can roll it back.
+_connections: weakref.WeakKeyDictionary[AsyncConnection[Any], _Connection] = weakref.WeakKeyDictionary()
+_warned = False
+
+
+def scope_of(principal: Principal | None) -> tuple[str, str, str]:
+    """(role, worktrack.project_ids, worktrack.actor) for a principal; no principal
+    (a statement outside any request) sees no project."""
+    if principal is None:
+        return API_ROLE, "", "api"
+    if principal.is_admin:
+        return ADMIN_ROLE, "", principal.actor
+    ids = "{" + ",".join(str(i) for i in sorted(principal.project_ids)) + "}"
+    return API_ROLE, ids, principal.actor
+
+
+async def configure_connection(conn: AsyncConnection[Any]) -> None:
+    """A new pooled connection: may its login role take the API roles?"""
+    global _warned
+    row = await (await conn.execute(_ROLES_AVAILABLE)).fetchone()
+    may = bool(row and row[0])
+    _connections[conn] = _Connection(may)
+    if not may and not _warned:
+        _warned = True
+        log.warning(
+            "the database login role %s is not a member of %s and %s: the API runs as that role, "
+            "and row-level security keeps nothing out unless it owns nothing (docs/database-roles.md)",
+            conn.info.user,
+            API_ROLE,
+            ADMIN_ROLE,
+        )
+
+
+async def scope_connection(conn: AsyncConnection[Any]) -> None:
+    """Set a connection the pool hands out to what the running request may see.
+
+    Every hand-out passes here (service.db.ScopedPool), so no connection keeps the
+    projects of the request that used it before; the statement is sent only when
+    the scope differs from the one the connection holds."""
+    state = _connections.get(conn)
+    if state is None:
+        await configure_connection(conn)
+        state = _connections[conn]
+    wanted = scope_of(current.get())
+    if state.scope == wanted:
+        return
+    state.scope = None  # unknown until the statement succeeds
+    role, project_ids, actor = wanted
+    if state.may_switch_role:
+        await conn.execute(_SET_SCOPE, (role, project_ids, actor))
+    else:
+        await conn.execute(_SET_SCOPE_WITHOUT_ROLE, (project_ids, actor))
+    state.scope = wanted

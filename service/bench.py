@@ -322,6 +322,77 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
     return rows
 
 
+async def measure_access_queries(url: str, total: int, project_count: int, iterations: int) -> list[Row]:
+    """The database's share of access control, per route's statements, on project P0:
+    each sample runs the statement on a connection set as an admin token's (role
+    worktrack_api_admin, whose policies fold to `true`), as a write token's on P0
+    alone, and as a write token's on every project (worktrack_api: the row-level
+    security filter, with one or all project ids), in turns, so all see the same
+    load; plus the statement that sets a connection when the token changes (none is
+    sent while it stays the same)."""
+    from service import access
+
+    rng = random.Random(11)
+    per_project = total // project_count
+    async with (
+        await AsyncConnection.connect(url, autocommit=True) as as_admin,
+        await AsyncConnection.connect(url, autocommit=True) as as_one,
+        await AsyncConnection.connect(url, autocommit=True) as as_all,
+        await AsyncConnection.connect(url, autocommit=True) as switching,
+    ):
+        cursor = await as_admin.execute("SELECT id, key FROM projects")
+        ids = {key: pid for pid, key in await cursor.fetchall()}
+        admin = access.Principal(-1, "bench-admin", "admin", frozenset())
+        one = access.Principal(-2, "bench-write-p0", "write", frozenset([ids["P0"]]))
+        every = access.Principal(-3, "bench-write-all", "write", frozenset(ids.values()))
+        sides = [("admin token (no row filter)", as_admin, admin), ("write token on P0", as_one, one)]
+        sides.append((f"write token on all {len(ids)} projects", as_all, every))
+        for _, conn, principal in sides:
+            access.current.set(principal)
+            await access.scope_connection(conn)
+
+        cases: list[tuple[str, Callable[[AsyncConnection[Any], int, int], Awaitable[Any]]]] = [
+            (
+                "get task by key",
+                lambda c, i, _: tasks.get(c, project="P0", key=f"T-{rng.randrange(per_project)}"),
+            ),
+            (
+                "list: project + status, 50 rows",
+                lambda c, i, _: tasks.page(c, **_filters("P0", ["pending", "blocked", "completed"][i % 3])),
+            ),
+            (
+                "single insert",
+                lambda c, i, side: tasks.insert_many(c, project="P0", tasks=[_new_task(f"T-AC-{side}-{i}")]),
+            ),
+            ("claim (reclaim, then claim)", lambda c, i, side: _reclaim_then_claim(c, "P0", f"bench-{side}")),
+        ]
+        rows: list[Row] = []
+        for what, call in cases:
+            samples: list[list[float]] = [[] for _ in sides]
+            for i in range(iterations):
+                order = list(range(len(sides)))
+                rng.shuffle(order)
+                for n in order:
+                    await _timed(samples[n], call(sides[n][1], i, n))
+            base = statistics.median(samples[0])
+            for n, (label, _, _) in enumerate(sides):
+                cost = "-" if n == 0 else f"p50 {(statistics.median(samples[n]) / base - 1) * 100:+.1f}%"
+                rows.append(Row(f"{what}: {label}", _percentiles(samples[n]), cost))
+                _progress(f"{rows[-1].what}: {rows[-1].result} ({cost})")
+        switches: list[float] = []
+        for i in range(iterations):
+            access.current.set(admin if i % 2 else one)
+            await _timed(switches, access.scope_connection(switching))
+        rows.append(Row("setting a connection to another token's scope", _percentiles(switches), "-"))
+        access.current.set(None)
+    return rows
+
+
+async def _reclaim_then_claim(conn: AsyncConnection[Any], project: str, agent: str) -> Any:
+    await queue.reclaim_expired(conn, project=project)
+    return await queue.claim_next(conn, project=project, agent=agent, lease_seconds=None)
+
+
 def _filters(project: str, status: str) -> dict[str, Any]:
     return {
         "project": project,
@@ -765,6 +836,11 @@ def main(argv: list[str] | None = None) -> int:
         help="HTTP measurements of each route and variant: the best req/s, the median CPU per request",
     )
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--access-only",
+        action="store_true",
+        help="of the query measurements only those of access control (tokens and row-level security)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
 
@@ -784,8 +860,10 @@ def main(argv: list[str] | None = None) -> int:
                 "-",
             )
         )
-        rows += asyncio.run(measure_queries(url, args.tasks, args.projects, args.iterations))
-        rows.append(measure_request_line())
+        if not args.access_only:
+            rows += asyncio.run(measure_queries(url, args.tasks, args.projects, args.iterations))
+            rows.append(measure_request_line())
+        rows += asyncio.run(measure_access_queries(url, args.tasks, args.projects, args.iterations))
         if not args.skip_http:
             http_rows = measure_http(url, args.seconds, args.connections, args.rounds)
     generator = "wrk, 2 threads" if shutil.which("wrk") else "python"

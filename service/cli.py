@@ -188,11 +188,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         try:
             # The stdio server acts as the token in WORKTRACK_TOKEN.
             if access.auth_enabled():
-                token = os.environ.get("WORKTRACK_TOKEN", "").strip()
-                principal, _ = await access.authenticate(pool, token, None)
+                await access.act_as(pool, os.environ.get("WORKTRACK_TOKEN", "").strip())
             else:
-                principal = access.NOBODY_CHECKS
-            access.current.set(principal)
+                access.current.set(access.NOBODY_CHECKS)
             await mcp_server.build(pool).run_stdio_async()
         finally:
             await pool.close()

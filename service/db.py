@@ -26,8 +26,31 @@ T = TypeVar("T")
 RETRIES = 3  # attempts at an operation that lost a serialization race or a deadlock
 
 
+class ScopedPool(AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]):
+    """The pool whose every connection, as it is handed out, is first set by
+    `checkout` (service.access.scope_connection: the role and projects of the
+    running request, for row-level security)."""
+
+    def __init__(
+        self, *args: Any, checkout: Callable[[AsyncConnection[Any]], Awaitable[None]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._checkout = checkout
+
+    async def getconn(self, timeout: float | None = None) -> AsyncConnection[tuple[Any, ...]]:
+        conn = await super().getconn(timeout)
+        try:
+            await self._checkout(conn)
+        except BaseException:
+            await self.putconn(conn)
+            raise
+        return conn
+
+
 def create_pool(url: str, settings: PoolSettings) -> Pool:
     """An unopened pool; the app's lifespan opens and closes it."""
+    from service import access  # access builds on this module
+
     options = " ".join(
         [
             # A runaway statement is cancelled instead of holding its connection.
@@ -42,8 +65,10 @@ def create_pool(url: str, settings: PoolSettings) -> Pool:
             "-c worktrack.actor=api",
         ]
     )
-    return AsyncConnectionPool(
+    return ScopedPool(
         url,
+        checkout=access.scope_connection,
+        configure=access.configure_connection,
         min_size=settings.min_size,
         max_size=settings.max_size,
         timeout=settings.timeout,

@@ -192,6 +192,9 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
     operation["security"] = [{"bearer": []}]
     operation["x-worktrack-role"] = rule.need
     operation["description"] = _ROLE_WORDS[rule.need]
+    if rule.project_from == "sprint":
+        operation["x-worktrack-project"] = "sprint"
+        operation["description"] = "Needs the role read (or agent, write, admin) on a project of the sprint."
     operation["responses"]["401"] = {
         "description": "no token, or an unknown, expired or revoked one (WWW-Authenticate: Bearer)",
         "content": _PROBLEM,

@@ -859,6 +859,10 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.worktrack_token_projects() RETURNS bigint[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT nullif(current_setting('worktrack.project_ids', true), '')::bigint[] $$;
+
 CREATE TABLE public.api_token_projects (
     token_id bigint NOT NULL,
     project_id bigint NOT NULL
@@ -1568,3 +1572,75 @@ ALTER TABLE ONLY public.team_capacities
 
 ALTER TABLE ONLY public.team_capacities
     ADD CONSTRAINT fk_team_capacities_user FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+CREATE POLICY admin_token ON public.api_token_projects TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.epics TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.features TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.project_workstreams TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.projects TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.reports TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.sprint_analyses TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.sprint_membership_events TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.task_dependencies TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.task_history TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.task_links TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.tasks TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+ALTER TABLE public.api_token_projects ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.epics ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.features ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.project_workstreams ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.projects ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.reports ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.sprint_analyses ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.sprint_membership_events ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.task_dependencies ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.task_history ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.task_links ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.tasks ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY token_projects ON public.api_token_projects TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.epics TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.features TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.project_workstreams TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.projects TO worktrack_api USING ((id = ANY (public.worktrack_token_projects()))) WITH CHECK ((id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.reports TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.sprint_analyses TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.sprint_membership_events TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.task_dependencies TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.task_history TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.task_links TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.tasks TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));

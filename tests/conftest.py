@@ -21,7 +21,15 @@ from service import migrations
 from service.app import create_app
 from service.postgres import create_database, drop_database, with_database
 from tests.databases import server_for_tests
-from tests.helpers import RUN, TEST_POOL, CloneFactory, admin_token, serving, unique_database_name
+from tests.helpers import (
+    CLIENT_TOKEN,
+    RUN,
+    TEST_POOL,
+    CloneFactory,
+    make_token,
+    serving,
+    unique_database_name,
+)
 
 
 def pytest_report_header() -> str:
@@ -84,7 +92,7 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
-    """The ASGI app on this test's database, signed in as an admin; the lifespan
+    """The ASGI app on this test's database, signed in as an admin (token CLIENT_TOKEN); the lifespan
     runs (pool opened and closed)."""
     app = create_app(db_url, TEST_POOL)
     # A loopback Host name: the API answers only the names it is served under.
@@ -92,7 +100,7 @@ def client(db_url: str) -> Iterator[TestClient]:
         app,
         base_url="http://localhost",
         raise_server_exceptions=False,
-        headers={"Authorization": f"Bearer {admin_token(db_url)}"},
+        headers={"Authorization": f"Bearer {make_token(db_url, CLIENT_TOKEN)}"},
     ) as test_client:
         yield test_client
 

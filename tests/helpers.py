@@ -49,6 +49,9 @@ def admin_token(database_url: str) -> str:
     return make_token(database_url, f"test-admin-{uuid.uuid4().hex[:8]}")
 
 
+CLIENT_TOKEN = "test-admin"  # the name of the client fixture's token: the actor of its changes
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

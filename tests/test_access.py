@@ -35,6 +35,11 @@ def world(db_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
             json=[{"key": "T-1", "title": "a"}, {"key": "T-2", "title": "b"}],
             headers=bearer,
         )
+        sprint = client.post("/sprints", json={"jira_sprint_id": 1, "name": "S1"}, headers=bearer)
+        assert sprint.json()["id"] == 1, sprint.text
+        assert (
+            client.patch("/projects/alpha/tasks/T-1", json={"sprint": 1}, headers=bearer).status_code == 200
+        )
         tokens = {
             "admin": admin,
             "read": make_token(db_url, "reader", "read", ["alpha"]),
@@ -53,8 +58,9 @@ def world(db_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
         yield client, tokens
 
 
-def operations(client: TestClient) -> list[tuple[str, str, str]]:
-    """(method, concrete path, role needed) for every operation the document protects."""
+def operations(client: TestClient) -> list[tuple[str, str, str, str | None]]:
+    """(method, concrete path, role needed, where its project is named when not in the
+    path) for every operation the document protects."""
     doc = client.get("/openapi.json").json()
     found = []
     for template, methods in doc["paths"].items():
@@ -62,7 +68,9 @@ def operations(client: TestClient) -> list[tuple[str, str, str]]:
             if operation.get("security") == []:
                 continue
             path = re.sub(r"{(\w+)}", lambda m: PROJECT_PATH_VALUES.get(m.group(1), "1"), template)
-            found.append((method.upper(), path, operation["x-worktrack-role"]))
+            found.append(
+                (method.upper(), path, operation["x-worktrack-role"], operation.get("x-worktrack-project"))
+            )
     assert len(found) > 60
     return found
 
@@ -83,7 +91,7 @@ def test_every_operation_answers_401_403_404_as_its_role_says(
 ) -> None:
     client, tokens = world
     wrong = access.new_token()
-    for method, path, need in operations(client):
+    for method, path, need, project_from in operations(client):
         where = f"{method} {path} ({need})"
         for bad in (None, wrong, "not-a-token", tokens["expired"], tokens["revoked"]):
             answer = call(client, method, path, bad)
@@ -105,6 +113,9 @@ def test_every_operation_answers_401_403_404_as_its_role_says(
         if need == "admin":
             assert other_project.status_code == 403, where
             assert call(client, method, path, tokens["write"]).status_code == 403, where
+        elif project_from == "sprint":  # sprint 1 takes in alpha, not beta
+            assert other_project.status_code == 404, where
+            assert other_project.json()["detail"] == "sprint 1 does not exist", where
         else:
             assert project_op, where
             # as if alpha did not exist: the same answer a missing project gets

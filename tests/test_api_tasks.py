@@ -13,7 +13,7 @@ from service import access
 from service.app import create_app
 from service.db import translate
 from service.errors import Unprocessable
-from tests.helpers import TEST_POOL
+from tests.helpers import CLIENT_TOKEN, TEST_POOL
 
 PROBLEM = "application/problem+json"
 
@@ -259,10 +259,10 @@ def test_status_changes_write_history_and_refuse_what_the_lifecycle_forbids(api:
     history = api.get(f"{path}/history").json()
     assert history["next"] is None
     assert [(h["from_status"], h["to_status"], h["actor"], h["note"]) for h in history["items"]] == [
-        (None, "pending", "api", None),
+        (None, "pending", CLIENT_TOKEN, None),
         ("pending", "in_progress", "ann", "on it"),
-        ("in_progress", "completed", "api", "merged"),
-        ("completed", "in_progress", "api", None),
+        ("in_progress", "completed", CLIENT_TOKEN, "merged"),
+        ("completed", "in_progress", CLIENT_TOKEN, None),
     ]
     assert api.post(f"{path}/status", json={"status": "paused"}).status_code == 422
     assert api.post("/projects/alpha/tasks/T-9/status", json={"status": "blocked"}).status_code == 404

@@ -12,9 +12,10 @@ import pytest
 from psycopg import AsyncConnection
 from starlette.testclient import TestClient
 
+from service import access
 from service.db import create_pool
 from service.queries import queue
-from tests.helpers import TEST_POOL
+from tests.helpers import CLIENT_TOKEN, TEST_POOL
 
 
 def _seed(db_url: str, projects: dict[str, int], seed: int = 7) -> dict[str, dict[str, Any]]:
@@ -200,7 +201,7 @@ def test_an_expired_lease_returns_the_task_with_attempts_and_history(api: TestCl
         for h in api.get("/projects/alpha/tasks/T-1/history").json()["items"]
     ]
     assert history == [
-        (None, "pending", "api", None),
+        (None, "pending", CLIENT_TOKEN, None),
         ("pending", "in_progress", "agent-1", "claimed"),
         ("in_progress", "pending", "lease-expiry", "lease expired"),
         ("pending", "in_progress", "agent-2", "claimed"),
@@ -257,6 +258,7 @@ def test_reclaim_takes_only_the_projects_expired_leases(db_url: str) -> None:
     async def reclaim() -> int:
         pool = create_pool(db_url, TEST_POOL)
         await pool.open()
+        access.current.set(access.NOBODY_CHECKS)  # as an admin's request (row-level security)
         try:
             async with pool.connection() as conn:
                 return await queue.reclaim_expired(conn, project="alpha")

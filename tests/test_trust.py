@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from service import migrations, queries
 from service.app import create_app
-from tests.helpers import TEST_POOL, admin_token
+from tests.helpers import CLIENT_TOKEN, TEST_POOL, admin_token
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 QUEUE = queries.load("queue")
@@ -132,10 +132,13 @@ def test_history_is_written_by_status_changes_with_the_databases_time(db_url: st
 
 @pytest.fixture
 def api_login(db_url: str, pg_server: str) -> Iterator[str]:
-    """A login role that is only a member of worktrack_api, on this test's database."""
+    """A login role that is only a member of the API roles (worktrack_api_admin, itself a
+    member of worktrack_api: docs/database-roles.md), on this test's database."""
     name = f"wt_api_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE worktrack_api").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE worktrack_api_admin").format(sql.Identifier(name))
+        )
     try:
         yield psycopg.conninfo.make_conninfo(db_url, user=name)
     finally:
@@ -221,7 +224,10 @@ def test_a_task_put_in_progress_without_a_claim_is_owned_and_found_by_reclaim(
 ) -> None:
     _api(client)
     created = client.post("/projects/P/tasks", json={"key": "T-1", "title": "t", "status": "in_progress"})
-    assert (created.json()["claimed_by"], created.json()["lease_expires_at"] is not None) == ("api", True)
+    assert (created.json()["claimed_by"], created.json()["lease_expires_at"] is not None) == (
+        CLIENT_TOKEN,
+        True,
+    )
     client.post("/projects/P/tasks", json={"key": "T-2", "title": "t"})
     moved = client.post("/projects/P/tasks/T-2/status", json={"status": "in_progress", "actor": "dana"})
     assert moved.json()["claimed_by"] == "dana"

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service import db
+from service import access, db
 from service.api import (
     JSONText,
     cursor_ids,
@@ -222,7 +222,7 @@ async def set_status(
             key=key,
             status=body.status,
             note=body.note,
-            actor=body.actor or body.agent or "api",
+            actor=body.actor or body.agent or access.actor(),
             agent=body.agent,
             evidence=body.evidence,
         )
@@ -230,7 +230,8 @@ async def set_status(
     def read(conn: AsyncConnection[tuple[Any, ...]]) -> Awaitable[str | None]:
         return tasks.get(conn, project=project, key=key)
 
-    doc: str | None = await db.run(pool, write if request is None else if_match(request, read, write))
+    change = access.held_only(project, key, body.agent, write)
+    doc: str | None = await db.run(pool, change if request is None else if_match(request, read, change))
     if doc is None:
         exists = await db.run(pool, lambda conn: tasks.exists(conn, project=project, key=key))
         if exists and body.agent:

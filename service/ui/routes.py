@@ -395,6 +395,8 @@ def rule_for(path: str) -> access.Rule:
         return access.Rule("read", "path")
     if path == "/docs":
         return access.Rule("token")
+    if path == "/ui/sprints/{id:id}":
+        return access.Rule("read", "sprint")  # as the API's sprint report
     return access.Rule("admin")
 
 

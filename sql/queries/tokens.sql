@@ -48,3 +48,12 @@ RETURNING id;
 
 -- name: token_any_exists :one
 SELECT EXISTS (SELECT 1 FROM api_tokens);
+
+-- name: sprint_visible :one
+-- Whether the sprint takes in one of these projects: by a workstream of the
+-- project associated with it, or by a task of the project in it.
+SELECT EXISTS (SELECT 1 FROM project_sprint_associations a
+                 JOIN project_workstreams w ON w.id = a.workstream_id
+                WHERE a.sprint_id = %(sprint_id)s AND w.project_id = ANY (%(project_ids)s))
+    OR EXISTS (SELECT 1 FROM tasks t
+                WHERE t.sprint_id = %(sprint_id)s AND t.project_id = ANY (%(project_ids)s));

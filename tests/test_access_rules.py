@@ -1,0 +1,168 @@
+"""The rules of access beyond a role on a project: sprint reports for project roles,
+the history actor of a token's changes, an agent token limited to the tasks its agent
+holds, and the stdio MCP server checking its token on every call."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import anyio
+import psycopg
+import pytest
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from starlette.testclient import TestClient
+
+from service import access
+from service.app import create_app
+from tests.helpers import TEST_POOL, admin_token, make_token
+from tests.test_mcp_server import ok, status
+
+
+@pytest.fixture
+def app_client(db_url: str) -> Iterator[TestClient]:
+    """Projects alpha (tasks T-1, T-2) and beta (task B-1), no token set."""
+    access.forget_cached()
+    with TestClient(
+        create_app(db_url, TEST_POOL), base_url="http://localhost", raise_server_exceptions=False
+    ) as client:
+        admin = {"Authorization": f"Bearer {admin_token(db_url)}"}
+        for key in ("alpha", "beta"):
+            assert client.post("/projects", json={"key": key, "name": key}, headers=admin).status_code == 201
+        client.post(
+            "/projects/alpha/tasks/bulk",
+            json=[{"key": "T-1", "title": "a", "priority": 9}, {"key": "T-2", "title": "b", "priority": 1}],
+            headers=admin,
+        )
+        client.post("/projects/beta/tasks", json={"key": "B-1", "title": "c"}, headers=admin)
+        client.headers.update(admin)
+        yield client
+
+
+def _as(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_sprint_report_is_read_with_read_on_a_project_of_the_sprint(
+    app_client: TestClient, db_url: str
+) -> None:
+    client = app_client
+    in_alpha = client.post("/sprints", json={"jira_sprint_id": 1, "name": "A"}).json()["id"]
+    in_beta = client.post("/sprints", json={"jira_sprint_id": 2, "name": "B"}).json()["id"]
+    assert client.patch("/projects/alpha/tasks/T-1", json={"sprint": in_alpha}).status_code == 200
+    assert client.patch("/projects/beta/tasks/B-1", json={"sprint": in_beta}).status_code == 200
+    reader = _as(make_token(db_url, "reader", "read", ["alpha"]))
+    agent = _as(make_token(db_url, "agent", "agent", ["alpha"]))
+
+    mine = client.get(f"/sprints/{in_alpha}/report", headers=reader)
+    assert mine.status_code == 200, mine.text
+    assert client.get(f"/sprints/{in_alpha}/report", headers=agent).status_code == 200
+    theirs = client.get(f"/sprints/{in_beta}/report", headers=reader)
+    missing = client.get("/sprints/999/report", headers=reader)
+    # a sprint of none of the token's projects answers as one that does not exist
+    assert (theirs.status_code, theirs.json()["detail"]) == (404, f"sprint {in_beta} does not exist")
+    assert (missing.status_code, missing.json()["detail"]) == (404, "sprint 999 does not exist")
+    assert client.get(f"/ui/sprints/{in_alpha}", headers=reader).status_code == 200
+    assert client.get(f"/ui/sprints/{in_beta}", headers=reader).status_code == 404
+    # the rest of the sprint side stays for admins
+    assert client.get(f"/sprints/{in_alpha}", headers=reader).status_code == 403
+    assert client.post("/sprints", json={"jira_sprint_id": 3, "name": "C"}, headers=reader).status_code == 403
+    assert client.post(f"/sprints/{in_alpha}/start", json={}, headers=reader).status_code == 403
+    assert client.get(f"/sprints/{in_beta}/report").status_code == 200  # admin
+
+
+def _history(client: TestClient, project: str, key: str) -> list[tuple[str, str]]:
+    items = client.get(f"/projects/{project}/tasks/{key}/history").json()["items"]
+    return [(item["to_status"], item["actor"]) for item in items]
+
+
+def test_history_names_the_token_unless_the_request_names_an_agent(
+    app_client: TestClient, db_url: str
+) -> None:
+    client = app_client
+    writer = _as(make_token(db_url, "ci-writer", "write", ["alpha"]))
+    assert (
+        client.post("/projects/alpha/tasks", json={"key": "T-5", "title": "x"}, headers=writer).status_code
+        == 201
+    )
+    moved = client.post("/projects/alpha/tasks/T-5/status", json={"status": "blocked"}, headers=writer)
+    assert moved.status_code == 200, moved.text
+    claimed = client.post("/tasks/claim", json={"project": "alpha", "agent": "bot-7"}, headers=writer)
+    assert claimed.json()["key"] == "T-1"
+    assert client.post(
+        "/projects/alpha/tasks/T-1/status", json={"status": "in_review", "agent": "bot-7"}, headers=writer
+    ).is_success
+    assert _history(client, "alpha", "T-5") == [("pending", "ci-writer"), ("blocked", "ci-writer")]
+    assert _history(client, "alpha", "T-1")[1:] == [("in_progress", "bot-7"), ("in_review", "bot-7")]
+
+
+def test_an_agent_token_changes_the_status_only_of_tasks_its_agent_holds(
+    app_client: TestClient, db_url: str
+) -> None:
+    client = app_client
+    agent = _as(make_token(db_url, "agent", "agent", ["alpha"]))
+    writer = _as(make_token(db_url, "writer", "write", ["alpha"]))
+    claimed = client.post("/tasks/claim", json={"project": "alpha", "agent": "bot-1"}, headers=agent)
+    assert claimed.json()["key"] == "T-1"
+
+    def change(key: str, body: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        answer = client.post(f"/projects/alpha/tasks/{key}/status", json=body, headers=headers)
+        return answer.status_code, answer.json().get("detail", "")
+
+    assert change("T-1", {"status": "completed"}, agent) == (
+        403,
+        "an agent token names the agent that holds the task (agent) to change its status",
+    )
+    assert change("T-1", {"status": "completed", "agent": "bot-2"}, agent) == (
+        403,
+        "an agent token changes the status only of tasks its agent holds; 'bot-2' does not hold 'T-1'",
+    )
+    # a task nobody holds: an agent token may not move it, a write token may
+    assert change("T-2", {"status": "cancelled", "agent": "bot-1"}, agent)[0] == 403
+    assert change("T-9", {"status": "cancelled", "agent": "bot-1"}, agent)[0] == 404
+    assert change("T-2", {"status": "blocked"}, writer)[0] == 200
+    held = client.post("/projects/alpha/tasks/T-1/heartbeat", json={"agent": "bot-2"}, headers=agent)
+    assert held.status_code == 409
+    assert client.post(
+        "/projects/alpha/tasks/T-1/heartbeat", json={"agent": "bot-1"}, headers=agent
+    ).is_success
+    assert change("T-1", {"status": "completed", "agent": "bot-1"}, agent)[0] == 200
+    # once done, the agent holds it no more
+    assert change("T-1", {"status": "in_progress", "agent": "bot-1"}, agent)[0] == 403
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT key, status FROM tasks WHERE key IN ('T-1', 'T-2') ORDER BY key"
+        ).fetchall()
+    assert rows == [("T-1", "completed"), ("T-2", "blocked")]
+
+
+def test_mcp_over_stdio_checks_its_token_on_every_call(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO projects (key, name) VALUES ('alpha', 'Alpha')")
+        conn.execute("INSERT INTO tasks (project_id, key, title) SELECT id, 'T-1', 'one' FROM projects")
+    reader = make_token(db_url, "reader", "read", ["alpha"])
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "service.cli", "mcp", "--no-migrate"],
+        env={"DATABASE_URL": db_url, "WORKTRACK_TOKEN": reader},
+    )
+
+    async def main() -> None:
+        with open("/dev/null", "w") as quiet:
+            async with (
+                stdio_client(params, errlog=quiet) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                assert (await ok(session, "get_task", project="alpha", key="T-1"))["key"] == "T-1"
+                with psycopg.connect(db_url, autocommit=True) as conn:
+                    conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name = 'reader'")
+                assert await status(session, "get_task", project="alpha", key="T-1") == 401
+                with psycopg.connect(db_url, autocommit=True) as conn:
+                    conn.execute(
+                        "UPDATE api_tokens SET revoked_at = NULL, created_at = now() - interval '2 days',"
+                        " expires_at = now() - interval '1 day' WHERE name = 'reader'"
+                    )
+                assert await status(session, "get_task", project="alpha", key="T-1") == 401
+
+    anyio.run(main)
