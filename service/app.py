@@ -33,6 +33,7 @@ from service.migrations import known_migration_ids
 from service.routes import (
     KEY_PARAMETERS,
     epics,
+    features,
     planning,
     projects,
     queue,
@@ -160,6 +161,7 @@ def create_app(
     endpoints = [
         *projects.ENDPOINTS,
         *epics.ENDPOINTS,
+        *features.ENDPOINTS,
         *queue.ENDPOINTS,
         *tasks.ENDPOINTS,
         *sprints.ENDPOINTS,

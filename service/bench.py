@@ -255,7 +255,11 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
         await series(
             "list: project + status, 50 rows",
             "< 50 ms",
-            lambda i: tasks.page(conn, **_filters(project(i), ["pending", "blocked", "completed"][i % 3])),
+            lambda i: tasks.page(
+                conn,
+                project=project(i),
+                filters=tasks.Filters(statuses=[["pending", "blocked", "completed"][i % 3]]),
+            ),
         )
         await series("next ready task", "95% < 100 ms", lambda i: queue.next_ready(conn, project=project(i)))
         await series(
@@ -311,25 +315,6 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
         rows.append(await _cascade_delete(conn))
     rows.append(await _concurrent_claims(url, project_count, workers=8, claims_each=max(25, iterations // 4)))
     return rows
-
-
-def _filters(project: str, status: str) -> dict[str, Any]:
-    return {
-        "project": project,
-        "statuses": [status],
-        "agent_type": None,
-        "priority_min": 1,
-        "priority_max": 10,
-        "feature": None,
-        "epic": None,
-        "sprint": None,
-        "assignee": None,
-        "input": None,
-        "text": None,
-        "after_project_id": 0,
-        "after_id": 0,
-        "limit": 50,
-    }
 
 
 def _new_task(key: str) -> dict[str, Any]:
