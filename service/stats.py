@@ -18,6 +18,11 @@ from service import queries
 from service.database import DatabaseUnavailable, first_line, redact
 
 _Q = queries.load("stats")
+_TABLE_SIZES = _Q["table_sizes"]
+_INDEX_USAGE = _Q["index_usage"]
+_CACHE_HIT_RATIOS = _Q["cache_hit_ratios"]
+_STATEMENTS_AVAILABLE = _Q["statements_available"]
+_SLOWEST_STATEMENTS = _Q["slowest_statements"]
 HIT_RATIO_FLOOR = 90.0
 
 
@@ -28,13 +33,13 @@ def collect(url: str) -> dict[str, Any]:
         raise DatabaseUnavailable(f"cannot connect to {redact(url)}: {first_line(exc)}") from None
     with conn:
 
-        def rows(name: str) -> list[tuple[Any, ...]]:
-            return [tuple(row) for row in conn.execute(_Q[name])]
+        def rows(query: queries.Query) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in conn.execute(query)]
 
-        tables, indexes = rows("table_sizes"), rows("index_usage")
-        table_hits, index_hits = conn.execute(_Q["cache_hit_ratios"]).fetchone()  # type: ignore[misc]
-        loaded, created = conn.execute(_Q["statements_available"]).fetchone()  # type: ignore[misc]
-        statements: list[tuple[Any, ...]] = rows("slowest_statements") if created else []
+        tables, indexes = rows(_TABLE_SIZES), rows(_INDEX_USAGE)
+        table_hits, index_hits = conn.execute(_CACHE_HIT_RATIOS).fetchone()  # type: ignore[misc]
+        loaded, created = conn.execute(_STATEMENTS_AVAILABLE).fetchone()  # type: ignore[misc]
+        statements: list[tuple[Any, ...]] = rows(_SLOWEST_STATEMENTS) if created else []
         if created:
             statements_note = ""
         elif loaded:

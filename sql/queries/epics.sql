@@ -7,7 +7,7 @@ WITH project AS (
     SELECT p.id, p.key FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
 ), epic_rows AS (
     INSERT INTO epics AS e (project_id, key, title, description, metadata)
-    SELECT project.id, %(key)s, %(title)s, %(description)s, %(metadata)s FROM project
+    SELECT %(project_id)s, %(key)s, %(title)s, %(description)s, %(metadata)s FROM project
     RETURNING e.*
 ), documents AS (
     {{epic_document}}

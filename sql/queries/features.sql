@@ -8,7 +8,7 @@ WITH project AS (
     SELECT p.id, p.key FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
 ), feature_rows AS (
     INSERT INTO features AS f (project_id, epic_id, key, title, description, metadata)
-    SELECT e.project_id, e.id, %(key)s, %(title)s, %(description)s, %(metadata)s
+    SELECT %(project_id)s, e.id, %(key)s, %(title)s, %(description)s, %(metadata)s
       FROM epics e JOIN project ON project.id = e.project_id
      WHERE e.project_id = %(project_id)s AND e.key = %(epic)s
     RETURNING f.*

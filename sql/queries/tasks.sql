@@ -31,7 +31,7 @@ WITH project AS (
         project_id, feature_id, sprint_id, assignee_id, key, title, description, status,
         priority, agent_type, generator_name, inputs, expected_outputs, context_notes,
         completion_notes, blocked_reason, file_path, story_points, metadata)
-    SELECT project.id, w.feature_id, w.sprint, w.assignee, w.key, w.title, w.description, w.status,
+    SELECT %(project_id)s, w.feature_id, w.sprint, w.assignee, w.key, w.title, w.description, w.status,
            w.priority, w.agent_type, w.generator_name, w.inputs, w.expected_outputs, w.context_notes,
            w.completion_notes, w.blocked_reason, w.file_path, w.story_points, w.metadata
       FROM project CROSS JOIN wanted w
