@@ -113,6 +113,7 @@ def test_each_document_shape_is_defined_once_and_included_by_the_single_and_mult
     for query in [
         ("tasks", "task_get"),
         ("tasks", "task_list"),
+        ("tasks", "task_list_status"),
         ("tasks", "task_list_all"),
         ("tasks", "task_insert_many"),
         ("tasks", "task_set_status"),
@@ -273,14 +274,29 @@ def test_a_page_of_one_status_is_read_in_order_from_the_page_index(conn: psycopg
     )
     conn.execute("ANALYZE tasks")
     (project_id,) = conn.execute("SELECT id FROM projects WHERE key = 'P2'").fetchone()  # type: ignore[misc]
-    params = tasks.Filters(statuses=["pending"]).params()
-    plan = "\n".join(
-        str(row[0])
-        for row in conn.execute(
-            sql.SQL("EXPLAIN ") + queries.load("tasks")["task_list"],
-            {**params, "project_id": project_id, "project": "P2"},
-            prepare=False,
+    params = {**tasks.Filters(statuses=["pending"]).params(), "project_id": project_id, "project": "P2"}
+    loaded = queries.load("tasks")
+    for name in ("task_list", "task_list_status"):  # filtered page, and the one-status page
+        plan = "\n".join(
+            str(row[0]) for row in conn.execute(sql.SQL("EXPLAIN ") + loaded[name], params, prepare=False)
         )
+        assert "idx_tasks_project_status_id" in plan, (name, plan)
+        assert "Sort" not in plan, (name, plan)
+
+
+def test_a_page_of_one_status_and_a_filtered_one_are_the_same(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    client.post(
+        "/projects/alpha/tasks/bulk",
+        json=[{"key": f"T-{n}", "title": "t", "priority": 1 + n % 3} for n in range(7)],
     )
-    assert "idx_tasks_project_status_id" in plan, plan
-    assert "Sort" not in plan, plan
+    client.post("/projects/alpha/tasks/T-3/status", json={"status": "cancelled"})
+    one = client.get("/projects/alpha/tasks", params={"status": "pending", "limit": 4}).json()
+    filtered = client.get(
+        "/projects/alpha/tasks",
+        params={"status": "pending", "priority_min": 1, "priority_max": 9, "limit": 4},
+    ).json()
+    assert [t["key"] for t in one["items"]] == ["T-0", "T-1", "T-2", "T-4"]
+    assert one["items"] == filtered["items"]
+    rest = client.get("/projects/alpha/tasks", params={"status": "pending", "after": one["next"]}).json()
+    assert [t["key"] for t in rest["items"]] == ["T-5", "T-6"] and rest["next"] is None

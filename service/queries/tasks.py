@@ -20,10 +20,11 @@ from service.queries.projects import in_project, not_in_project
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("tasks")
-_INSERT_MANY, _GET, _LIST, _LIST_ALL = (
+_INSERT_MANY, _GET, _LIST, _LIST_STATUS, _LIST_ALL = (
     _Q["task_insert_many"],
     _Q["task_get"],
     _Q["task_list"],
+    _Q["task_list_status"],
     _Q["task_list_all"],
 )
 _UPDATE, _SET_STATUS, _DELETE = _Q["task_update"], _Q["task_set_status"], _Q["task_delete"]
@@ -70,6 +71,15 @@ class Filters:
     after_id: int = 0
     limit: int = 50
 
+    def only_one_status(self) -> str | None:
+        """The status, when it is the only filter (task_list_status serves that page)."""
+        if self.statuses is None or len(set(self.statuses)) != 1:
+            return None
+        rest = (self.agent_type, self.feature, self.epic, self.sprint, self.assignee, self.input, self.text)
+        if any(value is not None for value in rest) or (self.priority_min, self.priority_max) != (1, 10):
+            return None
+        return self.statuses[0]
+
     def params(self) -> dict[str, Any]:
         one = self.statuses is not None and len(set(self.statuses)) == 1
         return {
@@ -92,7 +102,13 @@ class Filters:
 
 async def page(conn: Conn, *, project: str, filters: Filters) -> str:
     """A filtered page of a project's tasks."""
-    (doc,) = await in_project(conn, _LIST, project, prepare=False, **filters.params())
+    status = filters.only_one_status()
+    if status is not None:
+        (doc,) = await in_project(
+            conn, _LIST_STATUS, project, status=status, after_id=filters.after_id, limit=filters.limit
+        )
+    else:
+        (doc,) = await in_project(conn, _LIST, project, prepare=False, **filters.params())
     return str(doc)
 
 

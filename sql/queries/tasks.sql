@@ -99,6 +99,33 @@ SELECT (SELECT key FROM project),
                    'null')
        || '}';
 
+-- name: task_list_status :one
+-- task_list filtered by one status and nothing else: the board's and the
+-- agents' common page, written without optional filters so that it can be
+-- prepared (planning the whole page statement costs more than running it).
+-- The page comes in order from idx_tasks_project_status_id. Answers (project, page).
+WITH project AS (
+    SELECT p.id, p.key FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
+), page AS (
+    SELECT t.*, row_number() OVER (ORDER BY t.id) AS n
+      FROM tasks t
+     WHERE t.project_id = %(project_id)s AND EXISTS (SELECT 1 FROM project)
+       AND t.status = %(status)s AND t.id > %(after_id)s
+     ORDER BY t.id
+     LIMIT %(limit)s + 1
+), task_rows AS (
+    SELECT * FROM page WHERE n <= %(limit)s
+), documents AS (
+    {{task_document}}
+)
+SELECT (SELECT key FROM project),
+       '{"items":[' || coalesce((SELECT string_agg(doc, ',' ORDER BY id) FROM documents), '')
+       || '],"next":'
+       || coalesce((SELECT to_json(api_cursor(project_id::text, id::text))::text
+                      FROM page WHERE n = %(limit)s AND EXISTS (SELECT 1 FROM page WHERE n > %(limit)s)),
+                   'null')
+       || '}';
+
 -- name: task_list_all :one
 -- A filtered page of tasks across all projects in (project_id, id) order after
 -- the cursor: the one task statement not about one project (GET /tasks).
