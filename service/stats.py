@@ -23,6 +23,9 @@ _INDEX_USAGE = _Q["index_usage"]
 _CACHE_HIT_RATIOS = _Q["cache_hit_ratios"]
 _STATEMENTS_AVAILABLE = _Q["statements_available"]
 _SLOWEST_STATEMENTS = _Q["slowest_statements"]
+_CONNECTIONS_BY_STATE = _Q["connections_by_state"]
+_LONGEST_TRANSACTIONS = _Q["longest_transactions"]
+_LOCK_WAITS = _Q["lock_waits"]
 HIT_RATIO_FLOOR = 90.0
 
 
@@ -63,10 +66,10 @@ def collect(url: str) -> dict[str, Any]:
                 "indexes_percent": None if index_hits is None else float(index_hits),
                 "floor_percent": HIT_RATIO_FLOOR,
             },
-            "connections": [{"state": s, "count": c} for s, c in rows("connections_by_state")],
+            "connections": [{"state": s, "count": c} for s, c in rows(_CONNECTIONS_BY_STATE)],
             "longest_transactions": [
                 {"pid": p, "user": u, "application": a, "state": s, "seconds": float(sec), "query": q}
-                for p, u, a, s, sec, q in rows("longest_transactions")
+                for p, u, a, s, sec, q in rows(_LONGEST_TRANSACTIONS)
             ],
             "lock_waits": [
                 {
@@ -76,7 +79,7 @@ def collect(url: str) -> dict[str, Any]:
                     "blocking_query": bq,
                     "seconds": float(sec),
                 }
-                for wp, wq, bp, bq, sec in rows("lock_waits")
+                for wp, wq, bp, bq, sec in rows(_LOCK_WAITS)
             ],
             "slowest_statements": [
                 {"calls": c, "mean_ms": float(m), "total_ms": float(t), "rows": r, "query": q}
