@@ -51,7 +51,7 @@ def parse_queries(text: str, shared: dict[str, str] | None = None) -> dict[str, 
     and the `shared` ones) are included where their `{{name}}` appears and are
     not queries themselves."""
     return {
-        name: Query(cast(LiteralString, body), name=name, kind=cast(Kind, kind))
+        name: Query(body, name=name, kind=cast(Kind, kind))  # read from our own files
         for name, (kind, body) in _blocks(text, shared or {}).items()
         if kind != "fragment"
     }
