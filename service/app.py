@@ -31,6 +31,7 @@ from service.request_log import RequestLog
 from service.routes import (
     KEY_PARAMETERS,
     epics,
+    features,
     planning,
     projects,
     queue,
@@ -125,6 +126,7 @@ def create_app(
     endpoints = [
         *projects.ENDPOINTS,
         *epics.ENDPOINTS,
+        *features.ENDPOINTS,
         *queue.ENDPOINTS,
         *tasks.ENDPOINTS,
         *sprints.ENDPOINTS,

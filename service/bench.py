@@ -264,7 +264,11 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
         await series(
             "list: project + status, 50 rows",
             "< 50 ms",
-            lambda i: tasks.page(conn, **_filters(project(i), ["pending", "blocked", "completed"][i % 3])),
+            lambda i: tasks.page(
+                conn,
+                project=project(i),
+                filters=tasks.Filters(statuses=[["pending", "blocked", "completed"][i % 3]]),
+            ),
         )
         await series("next ready task", "95% < 100 ms", lambda i: queue.next_ready(conn, project=project(i)))
         await series(
@@ -358,7 +362,11 @@ async def measure_access_queries(url: str, total: int, project_count: int, itera
             ),
             (
                 "list: project + status, 50 rows",
-                lambda c, i, _: tasks.page(c, **_filters("P0", ["pending", "blocked", "completed"][i % 3])),
+                lambda c, i, _: tasks.page(
+                    c,
+                    project="P0",
+                    filters=tasks.Filters(statuses=[["pending", "blocked", "completed"][i % 3]]),
+                ),
             ),
             (
                 "single insert",
@@ -391,25 +399,6 @@ async def measure_access_queries(url: str, total: int, project_count: int, itera
 async def _reclaim_then_claim(conn: AsyncConnection[Any], project: str, agent: str) -> Any:
     await queue.reclaim_expired(conn, project=project)
     return await queue.claim_next(conn, project=project, agent=agent, lease_seconds=None)
-
-
-def _filters(project: str, status: str) -> dict[str, Any]:
-    return {
-        "project": project,
-        "statuses": [status],
-        "agent_type": None,
-        "priority_min": 1,
-        "priority_max": 10,
-        "feature": None,
-        "epic": None,
-        "sprint": None,
-        "assignee": None,
-        "input": None,
-        "text": None,
-        "after_project_id": 0,
-        "after_id": 0,
-        "limit": 50,
-    }
 
 
 def _new_task(key: str) -> dict[str, Any]:

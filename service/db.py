@@ -200,17 +200,24 @@ async def stream(
     return rest()
 
 
+def _declared(query: sql.SQL, kind: str) -> sql.SQL:
+    """The query, when it was declared to give this kind of answer (service.queries)."""
+    declared = getattr(query, "kind", None)
+    if declared is not None and declared != kind:
+        raise TypeError(f"{query!r} is declared :{declared}, read here as :{kind}")
+    return query
+
+
 async def fetch_value(
     conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, *, prepare: bool | None = None, **params: Any
 ) -> Any:
-    """The first column of the first row, or None when there is no row.
+    """The first column of the first row of a :one query, or None when there is no row.
 
     prepare=False plans the statement for these very values every time: for the
     filter queries, whose NULL parameters mean "no filter", a plan made for the
     actual values folds those branches away and picks the right index.
     """
-    cursor = await conn.execute(query, params, prepare=prepare)
-    row = await cursor.fetchone()
+    row = await fetch_row(conn, query, prepare=prepare, **params)
     return None if row is None else row[0]
 
 
@@ -223,10 +230,24 @@ async def fetch_text(
 
 
 async def fetch_row(
-    conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any
+    conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, *, prepare: bool | None = None, **params: Any
 ) -> tuple[Any, ...] | None:
-    cursor = await conn.execute(query, params)
+    """The one row of a :one query, or None."""
+    cursor = await conn.execute(_declared(query, "one"), params, prepare=prepare)
     return await cursor.fetchone()
+
+
+async def fetch_all(
+    conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any
+) -> list[tuple[Any, ...]]:
+    """Every row of a :many query."""
+    cursor = await conn.execute(_declared(query, "many"), params)
+    return await cursor.fetchall()
+
+
+async def execute(conn: AsyncConnection[tuple[Any, ...]], query: sql.SQL, **params: Any) -> None:
+    """Run an :exec query, whose rows (if any) nobody reads."""
+    await conn.execute(_declared(query, "exec"), params)
 
 
 def _rule_in_words(constraint: str) -> str:

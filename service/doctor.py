@@ -18,6 +18,13 @@ from service.migrations import known_migration_ids
 from service.postgres import connect, first_line, scratch_database
 
 _Q = queries.load("doctor")
+_SCHEMA_FINGERPRINT = _Q["schema_fingerprint"]
+_BTREE_INDEXES = _Q["btree_indexes"]
+_SERVER_SETTINGS = _Q["server_settings"]
+_HAS_WORKTRACK_SCHEMA = _Q["has_worktrack_schema"]
+_UNVALIDATED_CONSTRAINTS = _Q["unvalidated_constraints"]
+_INVALID_INDEXES = _Q["invalid_indexes"]
+_UPKEEP = _Q["upkeep"]
 _HEALTH = queries.load("health")
 MIN_SERVER = 150000
 
@@ -35,7 +42,7 @@ class Finding:
 
 
 def _fingerprint(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], str]:
-    return {(kind, name): definition for kind, name, definition in conn.execute(_Q["schema_fingerprint"])}
+    return {(kind, name): definition for kind, name, definition in conn.execute(_SCHEMA_FINGERPRINT)}
 
 
 def _expected_fingerprint(url: str) -> dict[tuple[str, str], str]:
@@ -97,7 +104,7 @@ def _amcheck(conn: psycopg.Connection[Any]) -> list[Finding]:
     try:
         with conn.transaction(force_rollback=True):
             conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
-            indexes = [row[0] for row in conn.execute(_Q["btree_indexes"])]
+            indexes = [row[0] for row in conn.execute(_BTREE_INDEXES)]
             broken = []
             for index in indexes:
                 try:
@@ -124,7 +131,7 @@ def _amcheck(conn: psycopg.Connection[Any]) -> list[Finding]:
 def examine(url: str) -> list[Finding]:
     """Every check; raises DatabaseUnavailable when the database cannot be reached."""
     with connect(url) as conn:
-        version_num, version, preload, max_connections = conn.execute(_Q["server_settings"]).fetchone()  # type: ignore[misc]
+        version_num, version, preload, max_connections = conn.execute(_SERVER_SETTINGS).fetchone()  # type: ignore[misc]
         findings = [
             Finding("ok", "server", f"PostgreSQL {version}, max_connections {max_connections}")
             if version_num >= MIN_SERVER
@@ -137,7 +144,7 @@ def examine(url: str) -> list[Finding]:
                 "pg_stat_statements is not loaded: worktrack stats will not list the slowest statements",
             ),
         ]
-        if not conn.execute(_Q["has_worktrack_schema"]).fetchone()[0]:  # type: ignore[index]
+        if not conn.execute(_HAS_WORKTRACK_SCHEMA).fetchone()[0]:  # type: ignore[index]
             return [
                 *findings,
                 Finding(
@@ -174,7 +181,7 @@ def examine(url: str) -> list[Finding]:
                 f"{name} on {table} is NOT VALID",
                 f'psql -c "ALTER TABLE {table} VALIDATE CONSTRAINT {name}"',
             )
-            for table, name in conn.execute(_Q["unvalidated_constraints"])
+            for table, name in conn.execute(_UNVALIDATED_CONSTRAINTS)
         ]
         findings += [
             Finding(
@@ -183,10 +190,10 @@ def examine(url: str) -> list[Finding]:
                 f"index {name} on {table} is INVALID (a failed concurrent build)",
                 f'psql -c "REINDEX INDEX CONCURRENTLY {name}" (or worktrack maintain reindex-invalid)',
             )
-            for table, name in conn.execute(_Q["invalid_indexes"])
+            for table, name in conn.execute(_INVALID_INDEXES)
         ]
         findings += _amcheck(conn)
-        for table, live, dead, modified, analyzed in conn.execute(_Q["upkeep"]):
+        for table, live, dead, modified, analyzed in conn.execute(_UPKEEP):
             findings.append(
                 Finding(
                     "warning",

@@ -32,6 +32,25 @@ from rich.progress import Progress
 from service import queries
 
 _Q = queries.load("jira_import")
+_JIRA_PROJECT_UPSERT = _Q["jira_project_upsert"]
+_JIRA_WORKSTREAM_UPSERT = _Q["jira_workstream_upsert"]
+_JIRA_SPRINT_GET = _Q["jira_sprint_get"]
+_JIRA_SPRINT_INSERT = _Q["jira_sprint_insert"]
+_JIRA_SPRINT_UPDATE = _Q["jira_sprint_update"]
+_JIRA_SPRINT_ACTIVATE = _Q["jira_sprint_activate"]
+_JIRA_SPRINT_COMPLETE = _Q["jira_sprint_complete"]
+_JIRA_SPRINT_ASSOCIATE = _Q["jira_sprint_associate"]
+_JIRA_USER_UPSERT = _Q["jira_user_upsert"]
+_JIRA_USER_ID = _Q["jira_user_id"]
+_JIRA_IMPORT_BEGIN = _Q["jira_import_begin"]
+_JIRA_TASK_GET = _Q["jira_task_get"]
+_JIRA_TASK_INSERT = _Q["jira_task_insert"]
+_JIRA_TASK_FIELDS = _Q["jira_task_fields"]
+_JIRA_TASK_COUNTS = _Q["jira_task_counts"]
+_JIRA_EVENT_AT = _Q["jira_event_at"]
+_JIRA_TASK_STATUS = _Q["jira_task_status"]
+_JIRA_TASK_POINTS = _Q["jira_task_points"]
+_JIRA_TASK_SPRINT = _Q["jira_task_sprint"]
 
 CATEGORY_STATUS = {"new": "pending", "indeterminate": "in_progress", "done": "completed"}
 # Statuses seen only in changelogs (no category there): common names, else in progress.
@@ -209,13 +228,13 @@ class Importer:
     def board_rows(self) -> None:
         with self.conn.transaction():
             row = self.conn.execute(
-                _Q["jira_project_upsert"],
+                _JIRA_PROJECT_UPSERT,
                 {"key": self.board.project_key, "name": self.board.project_key, "board_id": self.board.id},
             ).fetchone()
             assert row is not None
             self.board.project_id = row[0]
             ws = self.conn.execute(
-                _Q["jira_workstream_upsert"],
+                _JIRA_WORKSTREAM_UPSERT,
                 {"project_id": row[0], "board_id": self.board.id, "board_name": self.board.name},
             ).fetchone()
             assert ws is not None
@@ -245,10 +264,10 @@ class Importer:
             "project_key": self.board.project_key,
         }
         self.sprint_data[sprint["id"]] = {"state": state, "starts": started, "closes": completed}
-        row = self.conn.execute(_Q["jira_sprint_get"], {"jira_id": sprint["id"]}).fetchone()
+        row = self.conn.execute(_JIRA_SPRINT_GET, {"jira_id": sprint["id"]}).fetchone()
         if row is None:
             (sprint_id,) = self.conn.execute(  # type: ignore[misc]
-                _Q["jira_sprint_insert"],
+                _JIRA_SPRINT_INSERT,
                 {
                     **params,
                     "state": state,
@@ -259,18 +278,18 @@ class Importer:
             self.summary.sprints_inserted += 1
         else:
             sprint_id, stored = row
-            changed = self.conn.execute(_Q["jira_sprint_update"], {**params, "id": sprint_id}).fetchone()
+            changed = self.conn.execute(_JIRA_SPRINT_UPDATE, {**params, "id": sprint_id}).fetchone()
             if stored == "future" and state != "future":
                 changed = self.conn.execute(
-                    _Q["jira_sprint_activate"], {"id": sprint_id, "activated_at": started}
+                    _JIRA_SPRINT_ACTIVATE, {"id": sprint_id, "activated_at": started}
                 ).fetchone()
             if stored != "closed" and state == "closed":
                 changed = self.conn.execute(
-                    _Q["jira_sprint_complete"], {"id": sprint_id, "completed_at": completed}
+                    _JIRA_SPRINT_COMPLETE, {"id": sprint_id, "completed_at": completed}
                 ).fetchone()
             self.summary.sprints_updated += changed is not None
         self.conn.execute(
-            _Q["jira_sprint_associate"], {"sprint_id": sprint_id, "workstream_id": self.board.workstream_id}
+            _JIRA_SPRINT_ASSOCIATE, {"sprint_id": sprint_id, "workstream_id": self.board.workstream_id}
         )
         self.sprints[sprint["id"]] = sprint_id
 
@@ -280,7 +299,7 @@ class Importer:
         account = str(person["accountId"])
         if account not in self.users:
             row = self.conn.execute(
-                _Q["jira_user_upsert"],
+                _JIRA_USER_UPSERT,
                 {
                     "account_id": account,
                     "name": person.get("displayName"),
@@ -288,7 +307,7 @@ class Importer:
                 },
             ).fetchone()
             if row is None:
-                row = self.conn.execute(_Q["jira_user_id"], {"account_id": account}).fetchone()
+                row = self.conn.execute(_JIRA_USER_ID, {"account_id": account}).fetchone()
             else:
                 self.summary.users_inserted += bool(row[1])
             assert row is not None
@@ -370,17 +389,15 @@ class Importer:
         if description is not None and not isinstance(description, str):
             description = json.dumps(description)  # API v3 sends Atlassian document format
 
-        self.conn.execute(_Q["jira_import_begin"])
-        row = self.conn.execute(
-            _Q["jira_task_get"], {"project_id": self.board.project_id, "key": key}
-        ).fetchone()
+        self.conn.execute(_JIRA_IMPORT_BEGIN)
+        row = self.conn.execute(_JIRA_TASK_GET, {"project_id": self.board.project_id, "key": key}).fetchone()
         events = [c for c in changes] + self._closes(start_sprints, changes, created)
         events.sort(key=lambda c: (c.at, c.order))
         if row is None:
             self._at(created, _actor(creator))
             sprint_id = self._sprint_at(start_sprints, created, None)
             (task_id,) = self.conn.execute(  # type: ignore[misc]
-                _Q["jira_task_insert"],
+                _JIRA_TASK_INSERT,
                 {
                     "project_id": self.board.project_id,
                     "key": key,
@@ -420,7 +437,7 @@ class Importer:
         jira["applied_until"] = applied.isoformat()
         jira["sprints"] = sorted(state["sprints"])
         self.conn.execute(
-            _Q["jira_task_fields"],
+            _JIRA_TASK_FIELDS,
             {
                 "project_id": self.board.project_id,
                 "id": task_id,
@@ -442,13 +459,13 @@ class Importer:
 
     def _counts(self, task_id: int) -> tuple[int, int]:
         row = self.conn.execute(
-            _Q["jira_task_counts"], {"project_id": self.board.project_id, "id": task_id}
+            _JIRA_TASK_COUNTS, {"project_id": self.board.project_id, "id": task_id}
         ).fetchone()
         assert row is not None
         return int(row[0]), int(row[1])
 
     def _at(self, at: datetime, actor: str, closing: int | None = None) -> None:
-        self.conn.execute(_Q["jira_event_at"], {"at": at, "actor": actor, "closing": closing})
+        self.conn.execute(_JIRA_EVENT_AT, {"at": at, "actor": actor, "closing": closing})
 
     def _apply(self, task_id: int, event: Change, state: dict[str, Any], events: list[Change]) -> None:
         ids = {"project_id": self.board.project_id, "id": task_id}
@@ -456,17 +473,17 @@ class Importer:
             status = self.status(event.value[1])
             if status != state["status"]:
                 self._at(event.at, event.actor)
-                self.conn.execute(_Q["jira_task_status"], {**ids, "status": status})
+                self.conn.execute(_JIRA_TASK_STATUS, {**ids, "status": status})
                 state["status"] = status
         elif event.kind == "points":
             self._at(event.at, event.actor)
-            self.conn.execute(_Q["jira_task_points"], {**ids, "points": event.value[1]})
+            self.conn.execute(_JIRA_TASK_POINTS, {**ids, "points": event.value[1]})
         elif event.kind == "sprints":
             state["sprints"] = set(event.value[1])
             target = self._sprint_at(event.value[1], event.at, state["sprint"])
             if target != state["sprint"]:
                 self._at(event.at, event.actor)
-                self.conn.execute(_Q["jira_task_sprint"], {**ids, "sprint_id": target})
+                self.conn.execute(_JIRA_TASK_SPRINT, {**ids, "sprint_id": target})
                 state["sprint"] = target
         elif event.kind == "close":
             closing = self.sprints[event.value]
@@ -487,7 +504,7 @@ class Importer:
                 )
                 # by whoever completed the sprint, as far as the changelog tells
                 self._at(event.at, later.actor if later else event.actor, closing=closing)
-                self.conn.execute(_Q["jira_task_sprint"], {**ids, "sprint_id": target})
+                self.conn.execute(_JIRA_TASK_SPRINT, {**ids, "sprint_id": target})
                 state["sprint"] = target
 
     def _changes(self, histories: list[Any]) -> list[Change]:

@@ -21,6 +21,8 @@ from service.db import translate
 from service.models import SprintCreate, UserCreate
 
 _Q = queries.load("legacy")
+_LEGACY_USER_UPSERT = _Q["legacy_user_upsert"]
+_LEGACY_SPRINT_UPSERT = _Q["legacy_sprint_upsert"]
 
 USER_COLUMNS = ("email", "username", "full_name", "jira_account_id", "is_active")
 SPRINT_COLUMNS = (
@@ -102,9 +104,7 @@ def import_files(url: str, *, users: Path | None, sprints: Path | None) -> list[
     with psycopg.connect(url, autocommit=True) as conn:  # each row lands on its own
         if users is not None:
             reports.append(
-                _import(
-                    conn, users, UserCreate, USER_COLUMNS, {"email", "username"}, _Q["legacy_user_upsert"]
-                )
+                _import(conn, users, UserCreate, USER_COLUMNS, {"email", "username"}, _LEGACY_USER_UPSERT)
             )
         if sprints is not None:
             reports.append(
@@ -114,7 +114,7 @@ def import_files(url: str, *, users: Path | None, sprints: Path | None) -> list[
                     SprintCreate,
                     SPRINT_COLUMNS,
                     {"jira_sprint_id", "name"},
-                    _Q["legacy_sprint_upsert"],
+                    _LEGACY_SPRINT_UPSERT,
                 )
             )
     return reports

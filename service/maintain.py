@@ -28,11 +28,14 @@ from service.postgres import connect, first_line
 from service.queries import queue
 
 _Q = queries.load("maintenance")
+_WORKTRACK_TABLES = _Q["worktrack_tables"]
+_PROJECTS_WITH_EXPIRED_LEASES = _Q["projects_with_expired_leases"]
+_INVALID_INDEX_NAMES = _Q["invalid_index_names"]
 ACTIONS = ("analyze", "vacuum", "reclaim-leases", "reindex-invalid", "purge-idempotency-keys")
 
 
 def _tables(conn: psycopg.Connection[Any]) -> list[str]:
-    return [row[0] for row in conn.execute(_Q["worktrack_tables"])]
+    return [row[0] for row in conn.execute(_WORKTRACK_TABLES)]
 
 
 def analyze(url: str) -> list[str]:
@@ -60,7 +63,7 @@ def vacuum(url: str) -> list[str]:
 def reclaim_leases(url: str) -> list[str]:
     async def reclaim() -> list[str]:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            cursor = await conn.execute(_Q["projects_with_expired_leases"])
+            cursor = await conn.execute(_PROJECTS_WITH_EXPIRED_LEASES)
             done = []
             for (project,) in await cursor.fetchall():
                 total = 0
@@ -79,7 +82,7 @@ def reindex_invalid(url: str) -> list[str]:
     INVALID copy (name_ccnew) behind: such copies are dropped, not rebuilt."""
     with connect(url) as conn:
         done = []
-        for (index,) in conn.execute(_Q["invalid_index_names"]).fetchall():
+        for (index,) in conn.execute(_INVALID_INDEX_NAMES).fetchall():
             if re.search(r"_ccnew\d*$", index):
                 conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(index)))
                 done.append(f"dropped {index}, the leftover of a failed rebuild")

@@ -36,9 +36,9 @@ from service.models import (
     TaskCreate,
 )
 from service.queries import epics, features, projects, sprints, tasks
+from service.queries.projects import project_not_found
 from service.routes import queue as queue_routes
 from service.routes import tasks as task_routes
-from service.routes.projects import missing_in, project_not_found
 from service.routes.sprints import sprint_not_found
 
 M = TypeVar("M", bound=BaseModel)
@@ -216,10 +216,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         """One task."""
 
         async def run() -> str:
-            doc = await db.run(pool, lambda conn: tasks.get(conn, project=project, key=key))
-            if doc is None:
-                raise await task_routes.task_missing(pool, project, key)
-            return doc
+            return await db.run(pool, lambda conn: tasks.get(conn, project=project, key=key))
 
         return await _answer(run(), access.require(pool, project, "read"))
 
@@ -258,11 +255,8 @@ def build(pool: db.Pool) -> MCPServer[Any]:
                 limit=limit,
                 after=after,
             )
-            filters = task_routes._list_filters(query, project)
-            doc = await db.run(pool, lambda conn: tasks.page(conn, **filters))
-            if doc is None:
-                raise project_not_found(project)
-            return doc
+            filters = task_routes.list_filters(query)
+            return await db.run(pool, lambda conn: tasks.page(conn, project=project, filters=filters))
 
         return await _answer(run(), access.require(pool, project, "read"))
 
@@ -353,14 +347,8 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             if (epic is None) == (feature is None):
                 raise Unprocessable("name an epic or a feature")
             if epic is not None:
-                doc = await db.run(pool, lambda conn: epics.get(conn, project=project, key=epic))
-                what = f"epic {epic!r}"
-            else:
-                doc = await db.run(pool, lambda conn: features.get(conn, project=project, key=str(feature)))
-                what = f"feature {feature!r}"
-            if doc is None:
-                raise await missing_in(pool, project, what)
-            return doc
+                return await db.run(pool, lambda conn: epics.get(conn, project=project, key=epic))
+            return await db.run(pool, lambda conn: features.get(conn, project=project, key=str(feature)))
 
         return await _answer(run(), access.require(pool, project, "read"))
 

@@ -12,6 +12,9 @@ import psycopg
 from service import queries
 
 _Q = queries.load("schema_doc")
+_DOC_COLUMNS = _Q["doc_columns"]
+_DOC_FOREIGN_KEYS = _Q["doc_foreign_keys"]
+_DOC_INDEXES = _Q["doc_indexes"]
 
 # What each table holds, in a sentence; the keys and indexes come from the catalog.
 PURPOSE = {
@@ -37,11 +40,11 @@ PURPOSE = {
 def render(url: str) -> str:
     with psycopg.connect(url) as conn:
         columns: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        for table, column, type_, key in conn.execute(_Q["doc_columns"]):
+        for table, column, type_, key in conn.execute(_DOC_COLUMNS):
             columns[table].append((column, type_, key))
-        foreign_keys = conn.execute(_Q["doc_foreign_keys"]).fetchall()
+        foreign_keys = conn.execute(_DOC_FOREIGN_KEYS).fetchall()
         indexes: dict[str, list[str]] = defaultdict(list)
-        for table, definition in conn.execute(_Q["doc_indexes"]):
+        for table, definition in conn.execute(_DOC_INDEXES):
             indexes[table].append(definition)
     lines = [
         "# Database schema",

@@ -17,19 +17,27 @@ from service import queries
 from service.postgres import connect
 
 _Q = queries.load("stats")
+_TABLE_SIZES = _Q["table_sizes"]
+_INDEX_USAGE = _Q["index_usage"]
+_CACHE_HIT_RATIOS = _Q["cache_hit_ratios"]
+_STATEMENTS_AVAILABLE = _Q["statements_available"]
+_SLOWEST_STATEMENTS = _Q["slowest_statements"]
+_CONNECTIONS_BY_STATE = _Q["connections_by_state"]
+_LONGEST_TRANSACTIONS = _Q["longest_transactions"]
+_LOCK_WAITS = _Q["lock_waits"]
 HIT_RATIO_FLOOR = 90.0
 
 
 def collect(url: str) -> dict[str, Any]:
     with connect(url) as conn:
 
-        def rows(name: str) -> list[tuple[Any, ...]]:
-            return [tuple(row) for row in conn.execute(_Q[name])]
+        def rows(query: queries.Query) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in conn.execute(query)]
 
-        tables, indexes = rows("table_sizes"), rows("index_usage")
-        table_hits, index_hits = conn.execute(_Q["cache_hit_ratios"]).fetchone()  # type: ignore[misc]
-        loaded, created = conn.execute(_Q["statements_available"]).fetchone()  # type: ignore[misc]
-        statements: list[tuple[Any, ...]] = rows("slowest_statements") if created else []
+        tables, indexes = rows(_TABLE_SIZES), rows(_INDEX_USAGE)
+        table_hits, index_hits = conn.execute(_CACHE_HIT_RATIOS).fetchone()  # type: ignore[misc]
+        loaded, created = conn.execute(_STATEMENTS_AVAILABLE).fetchone()  # type: ignore[misc]
+        statements: list[tuple[Any, ...]] = rows(_SLOWEST_STATEMENTS) if created else []
         if created:
             statements_note = ""
         elif loaded:
@@ -53,10 +61,10 @@ def collect(url: str) -> dict[str, Any]:
                 "indexes_percent": None if index_hits is None else float(index_hits),
                 "floor_percent": HIT_RATIO_FLOOR,
             },
-            "connections": [{"state": s, "count": c} for s, c in rows("connections_by_state")],
+            "connections": [{"state": s, "count": c} for s, c in rows(_CONNECTIONS_BY_STATE)],
             "longest_transactions": [
                 {"pid": p, "user": u, "application": a, "state": s, "seconds": float(sec), "query": q}
-                for p, u, a, s, sec, q in rows("longest_transactions")
+                for p, u, a, s, sec, q in rows(_LONGEST_TRANSACTIONS)
             ],
             "lock_waits": [
                 {
@@ -66,7 +74,7 @@ def collect(url: str) -> dict[str, Any]:
                     "blocking_query": bq,
                     "seconds": float(sec),
                 }
-                for wp, wq, bp, bq, sec in rows("lock_waits")
+                for wp, wq, bp, bq, sec in rows(_LOCK_WAITS)
             ],
             "slowest_statements": [
                 {"calls": c, "mean_ms": float(m), "total_ms": float(t), "rows": r, "query": q}

@@ -1390,6 +1390,8 @@ CREATE INDEX idx_tasks_project_feature ON public.tasks USING btree (project_id, 
 
 CREATE INDEX idx_tasks_project_status ON public.tasks USING btree (project_id, status);
 
+CREATE INDEX idx_tasks_project_status_id ON public.tasks USING btree (project_id, status, id);
+
 CREATE INDEX idx_tasks_ready ON public.tasks USING btree (project_id, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (unfinished_dependencies = 0));
 
 CREATE INDEX idx_tasks_ready_agent_type ON public.tasks USING btree (project_id, agent_type, priority DESC, created_at, id) WHERE ((status = 'pending'::text) AND (unfinished_dependencies = 0) AND (agent_type IS NOT NULL));

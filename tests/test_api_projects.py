@@ -1,4 +1,5 @@
-"""Projects, epics and features through the ASGI app: CRUD, progress, errors."""
+"""Projects through the ASGI app: CRUD, errors (epics and features: test_api_epics.py,
+test_api_features.py)."""
 
 from __future__ import annotations
 
@@ -96,89 +97,3 @@ def test_project_list_pages_with_a_cursor(client: TestClient) -> None:
         response = client.get("/projects", params=bad)
         assert response.status_code == 422, bad
         assert response.headers["content-type"] == PROBLEM
-
-
-def _plan(client: TestClient) -> None:
-    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
-    client.post("/projects/alpha/epics", json={"key": "E04", "title": "Search"})
-    client.post("/projects/alpha/features", json={"key": "E04-F01", "epic": "E04", "title": "Index"})
-    client.post("/projects/alpha/features", json={"key": "E04-F02", "epic": "E04", "title": "Query"})
-
-
-def test_progress_is_exact_and_follows_the_tasks(client: TestClient) -> None:
-    _plan(client)
-    # E04-F01: 4 tasks, one cancelled, two completed -> 2/3; E04-F02: 2 tasks, none completed.
-    tasks = [
-        ("T-1", "E04-F01"),
-        ("T-2", "E04-F01"),
-        ("T-3", "E04-F01"),
-        ("T-4", "E04-F01"),
-        ("T-5", "E04-F02"),
-        ("T-6", "E04-F02"),
-    ]
-    client.post("/projects/alpha/tasks/bulk", json=[{"key": k, "title": k, "feature": f} for k, f in tasks])
-    for key in ("T-1", "T-2"):
-        client.post(f"/projects/alpha/tasks/{key}/status", json={"status": "in_progress"})
-        client.post(f"/projects/alpha/tasks/{key}/status", json={"status": "completed"})
-    client.post("/projects/alpha/tasks/T-3/status", json={"status": "cancelled"})
-
-    f1 = client.get("/projects/alpha/features/E04-F01").json()["progress"]
-    f2 = client.get("/projects/alpha/features/E04-F02").json()["progress"]
-    epic = client.get("/projects/alpha/epics/E04").json()
-    assert f1 == {"tasks": 3, "completed": 2, "percent": 66.67}
-    assert f2 == {"tasks": 2, "completed": 0, "percent": 0}
-    assert epic["progress"] == {"tasks": 5, "completed": 2, "percent": 40}
-    assert epic["features"] == 2
-
-    client.post("/projects/alpha/tasks/T-2/status", json={"status": "in_progress"})  # reopened
-    assert client.get("/projects/alpha/epics/E04").json()["progress"]["completed"] == 1
-    listed = client.get("/projects/alpha/features", params={"epic": "E04"}).json()["items"]
-    assert [f["progress"]["percent"] for f in listed] == [33.33, 0]
-
-
-def test_an_epic_without_tasks_has_no_percentage(client: TestClient) -> None:
-    _plan(client)
-    assert client.get("/projects/alpha/epics/E04").json()["progress"] == {
-        "tasks": 0,
-        "completed": 0,
-        "percent": None,
-    }
-
-
-def test_epic_and_feature_errors(client: TestClient) -> None:
-    _plan(client)
-    assert client.post("/projects/alpha/epics", json={"key": "E04", "title": "again"}).status_code == 409
-    assert client.post("/projects/nope/epics", json={"key": "E05", "title": "x"}).status_code == 404
-    assert client.post("/projects/alpha/epics", json={"key": "EPIC-5", "title": "x"}).status_code == 422
-    orphan = client.post("/projects/alpha/features", json={"key": "E09-F01", "epic": "E09", "title": "x"})
-    assert orphan.status_code == 404
-    assert orphan.json()["detail"] == "epic 'E09' does not exist in project 'alpha'"
-    assert (
-        client.get("/projects/alpha/epics/E99").json()["detail"]
-        == "epic 'E99' does not exist in project 'alpha'"
-    )
-    assert client.get("/projects/nope/epics/E04").json()["detail"] == "project 'nope' does not exist"
-    assert client.get("/projects/nope/epics").status_code == 404
-    assert (
-        client.patch("/projects/alpha/epics/E04", json={"title": "Search v2"}).json()["title"] == "Search v2"
-    )
-    assert client.patch("/projects/alpha/features/E04-F01", json={"key": "E04-F09"}).status_code == 422
-
-
-def test_deleting_an_epic_takes_its_features_and_tasks(client: TestClient) -> None:
-    _plan(client)
-    client.post("/projects/alpha/epics", json={"key": "E05", "title": "Other"})
-    client.post("/projects/alpha/features", json={"key": "E05-F01", "epic": "E05", "title": "Other"})
-    client.post(
-        "/projects/alpha/tasks/bulk",
-        json=[
-            {"key": "T-1", "title": "a", "feature": "E04-F01"},
-            {"key": "T-2", "title": "b", "feature": "E05-F01"},
-        ],
-    )
-    client.put("/projects/alpha/tasks/T-2/dependencies/T-1")
-    assert client.delete("/projects/alpha/epics/E04").status_code == 204
-    assert [f["key"] for f in client.get("/projects/alpha/features").json()["items"]] == ["E05-F01"]
-    remaining = client.get("/projects/alpha/tasks").json()["items"]
-    assert [(t["key"], t["depends_on"]) for t in remaining] == [("T-2", [])]
-    assert client.delete("/projects/alpha/epics/E04").status_code == 404

@@ -47,8 +47,8 @@ def test_the_curl_walkthrough_runs(live_server: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert '"claimed_by" : "agent-1"' in result.stdout
-    assert '"completion_notes" : "indexed"' in result.stdout
+    assert '"claimed_by":"agent-1"' in result.stdout
+    assert '"completion_notes":"indexed"' in result.stdout
     assert '"exported_at"' in result.stdout
 
 

@@ -86,7 +86,15 @@ def test_a_claim_within_a_feature_or_agent_type_skips_no_waiting_tasks(db_url: s
         )
         conn.execute("VACUUM ANALYZE tasks")
         claim = queries.load("queue")["task_claim_next"]
-        base = {"project": "alpha", "agent": "a", "lease_seconds": 60, "epic": None, "feature": None}
+        (project_id,) = conn.execute("SELECT id FROM projects WHERE key = 'alpha'").fetchone()  # type: ignore[misc]
+        base = {
+            "project": "alpha",
+            "project_id": project_id,
+            "agent": "a",
+            "lease_seconds": 60,
+            "epic": None,
+            "feature": None,
+        }
         for within, index in (
             ({**base, "feature": "E01-F01", "agent_type": None}, "idx_tasks_ready_feature"),
             ({**base, "agent_type": "coder"}, "idx_tasks_ready_agent_type"),
@@ -98,7 +106,7 @@ def test_a_claim_within_a_feature_or_agent_type_skips_no_waiting_tasks(db_url: s
             assert f"Index Scan using {index} on tasks" in plan, plan
             assert "Rows Removed by Filter: 3000" not in plan, plan
             row = conn.execute(claim, within).fetchone()
-            assert row is not None and '"T-2"' in row[0]
+            assert row is not None and '"T-2"' in row[1]  # (project, document)
             conn.execute(
                 "UPDATE tasks SET status = 'pending', claimed_by = NULL, lease_expires_at = NULL"
                 " WHERE key = 'T-2'"

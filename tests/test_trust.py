@@ -59,11 +59,14 @@ def _task(conn: Conn, project_id: int, key: str, status: str = "pending", priori
 
 
 def _claim(conn: Conn, agent: str = "agent-1", project: str = "P") -> str | None:
+    project_id = _one(conn, "SELECT id FROM projects WHERE key = %s", project)
     row = conn.execute(
-        QUEUE["task_claim_next"], {"project": project, "agent": agent, "lease_seconds": 60, **NO_FILTER}
+        QUEUE["task_claim_next"],
+        {"project": project, "project_id": project_id, "agent": agent, "lease_seconds": 60, **NO_FILTER},
     )
     found = row.fetchone()
-    return None if found is None else str(found[0])
+    assert found is not None and found[0] == project  # (project, document or NULL)
+    return None if found[1] is None else str(found[1])
 
 
 def _api(client: TestClient) -> None:
@@ -358,10 +361,17 @@ def test_a_heartbeat_is_a_hot_update(db_url: str) -> None:
         conn.commit()
         counters = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'tasks'"
         before = conn.execute(counters).fetchone()
+        project_id = _one(conn, "SELECT id FROM projects WHERE key = 'P'")
         for _ in range(3):
             conn.execute(
                 QUEUE["task_heartbeat"],
-                {"project": "P", "key": "T-1", "agent": "agent-1", "lease_seconds": 60},
+                {
+                    "project": "P",
+                    "project_id": project_id,
+                    "key": "T-1",
+                    "agent": "agent-1",
+                    "lease_seconds": 60,
+                },
             )
         after = conn.execute(counters).fetchone()
         assert before is not None and after is not None

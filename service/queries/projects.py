@@ -9,11 +9,12 @@ from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
 from service import queries
-from service.db import fetch_text, fetch_value
+from service.db import fetch_row, fetch_text, fetch_value
+from service.errors import NotFound
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("projects")
-_INSERT, _GET, _EXISTS = _Q["project_insert"], _Q["project_get"], _Q["project_exists"]
+_INSERT, _GET, _ID_OF = _Q["project_insert"], _Q["project_get"], _Q["project_id_of"]
 _LIST, _UPDATE, _DELETE = _Q["project_list"], _Q["project_update"], _Q["project_delete"]
 
 
@@ -49,8 +50,65 @@ async def get(conn: Conn, *, project: str) -> str | None:
     return await fetch_text(conn, _GET, project=project)
 
 
+def project_not_found(project: str) -> NotFound:
+    return NotFound(f"project {project!r} does not exist")
+
+
+def not_in_project(project: str, what: str) -> NotFound:
+    return NotFound(f"{what} does not exist in project {project!r}")
+
+
+# Project ids by (database, lower-cased key). Projects are few and change rarely;
+# an entry that went stale (the project deleted, or re-created under the same key)
+# is found out by the statement that uses it, which compares the key.
+_IDS: dict[tuple[str, str], int] = {}
+
+
+def _cache_key(conn: Conn, project: str) -> tuple[str, str]:
+    info = conn.info
+    return f"{info.host}:{info.port}/{info.dbname}", project.lower()
+
+
+async def project_id(conn: Conn, project: str) -> int | None:
+    """The id of the project with this key, from the process's cache when it is there."""
+    where = _cache_key(conn, project)
+    known = _IDS.get(where)
+    if known is None:
+        found = await fetch_value(conn, _ID_OF, project=project)
+        if found is None:
+            return None
+        known = _IDS[where] = int(found)
+    return known
+
+
+def forget(conn: Conn, project: str) -> None:
+    _IDS.pop(_cache_key(conn, project), None)
+
+
 async def exists(conn: Conn, *, project: str) -> bool:
-    return bool(await fetch_value(conn, _EXISTS, project=project))
+    return await project_id(conn, project) is not None
+
+
+async def in_project(
+    conn: Conn, query: queries.Query, project: str, *, prepare: bool | None = None, **params: Any
+) -> tuple[Any, ...]:
+    """Run a statement about one project's work items (sql/queries/tasks.sql says how
+    they are written): the columns of its answer after the first, the project's key.
+
+    The statement gets the project's id and key; when it finds that the id no longer
+    belongs to the key (a stale entry), the key is resolved again and the statement
+    run once more. Raises the 404 when there is no such project.
+    """
+    for _ in range(2):
+        known = await project_id(conn, project)
+        if known is None:
+            break
+        row = await fetch_row(conn, query, prepare=prepare, project_id=known, project=project, **params)
+        assert row is not None, f"{query!r} answers one row"
+        if row[0] is not None:
+            return tuple(row[1:])
+        forget(conn, project)
+    raise project_not_found(project)
 
 
 async def page(conn: Conn, *, after_id: int, limit: int, is_active: bool | None) -> str:
@@ -64,7 +122,9 @@ async def update(conn: Conn, *, project: str, patch: dict[str, Any]) -> str | No
 
 
 async def delete(conn: Conn, *, project: str) -> bool:
-    return await fetch_value(conn, _DELETE, project=project) is not None
+    deleted = await fetch_value(conn, _DELETE, project=project) is not None
+    forget(conn, project)
+    return deleted
 
 
 EXPORT_BATCH = 500  # rows fetched from the cursor at a time: memory stays flat

@@ -7,7 +7,8 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from service import queries
-from service.db import fetch_text
+from service.errors import Conflict
+from service.queries.projects import in_project, not_in_project
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("queue")
@@ -16,7 +17,9 @@ _HEARTBEAT, _RECLAIM = _Q["task_heartbeat"], _Q["task_reclaim_expired"]
 
 
 async def next_ready(conn: Conn, *, project: str) -> str | None:
-    return await fetch_text(conn, _NEXT, project=project)
+    """The task a claim would get now, or None when none is ready."""
+    (doc,) = await in_project(conn, _NEXT, project)
+    return None if doc is None else str(doc)
 
 
 async def claim_next(
@@ -29,31 +32,36 @@ async def claim_next(
     feature: str | None = None,
     agent_type: str | None = None,
 ) -> str | None:
-    """Claim the best ready task, within an epic, a feature or an agent type when named.
+    """Claim the best ready task, within an epic, a feature or an agent type when
+    named; None when none is ready.
 
     A filtered claim is planned for its actual values each time (prepare=False), so
     the plan folds the unused filters away and walks the index of the one named.
     """
     filtered = any(value is not None for value in (epic, feature, agent_type))
-    return await fetch_text(
+    (doc,) = await in_project(
         conn,
         _CLAIM,
+        project,
         prepare=False if filtered else None,
-        project=project,
         agent=agent,
         lease_seconds=lease_seconds,
         epic=epic,
         feature=feature,
         agent_type=agent_type,
     )
+    return None if doc is None else str(doc)
 
 
-async def heartbeat(
-    conn: Conn, *, project: str, key: str, agent: str, lease_seconds: int | None
-) -> str | None:
-    return await fetch_text(
-        conn, _HEARTBEAT, project=project, key=key, agent=agent, lease_seconds=lease_seconds
+async def heartbeat(conn: Conn, *, project: str, key: str, agent: str, lease_seconds: int | None) -> str:
+    found, doc = await in_project(
+        conn, _HEARTBEAT, project, key=key, agent=agent, lease_seconds=lease_seconds
     )
+    if not found:
+        raise not_in_project(project, f"task {key!r}")
+    if doc is None:
+        raise Conflict(f"task {key!r} is not in progress under agent {agent!r}")
+    return str(doc)
 
 
 RECLAIM_BATCH = 100  # expired leases returned per call, so one claim never does unbounded work
@@ -61,5 +69,5 @@ RECLAIM_BATCH = 100  # expired leases returned per call, so one claim never does
 
 async def reclaim_expired(conn: Conn, *, project: str, limit: int = RECLAIM_BATCH) -> int:
     """Return the project's tasks whose lease expired to pending; how many."""
-    cursor = await conn.execute(_RECLAIM, {"project": project, "limit": limit})
-    return len(await cursor.fetchall())
+    (count,) = await in_project(conn, _RECLAIM, project, limit=limit)
+    return int(count)

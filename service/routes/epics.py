@@ -1,4 +1,4 @@
-"""Epics and features: create, list, read, change, delete, each with its progress."""
+"""Epics: create, list, read, change, delete, each with its progress."""
 
 from __future__ import annotations
 
@@ -7,27 +7,25 @@ from starlette.responses import Response
 
 from service import db
 from service.api import JSONText, cursor_ids, read_body, read_query, stored_project_key
-from service.models import (
-    Epic,
-    EpicCreate,
-    EpicPatch,
-    Feature,
-    FeatureCreate,
-    FeatureListQuery,
-    FeaturePatch,
-    PageQuery,
-)
-from service.queries import epics, features
+from service.models import Epic, EpicCreate, EpicPatch, PageQuery
+from service.queries import epics
 from service.routes import Endpoint, if_match, pool
-from service.routes.projects import missing_in_project, project_not_found
 
 
 async def create_epic(request: Request) -> Response:
     project = request.path_params["project"]
     body = await read_body(request, EpicCreate)
-    doc = await db.run(pool(request), lambda conn: epics.insert(conn, project=project, **body.model_dump()))
-    if doc is None:
-        raise project_not_found(project)
+    doc = await db.run(
+        pool(request),
+        lambda conn: epics.insert(
+            conn,
+            project=project,
+            key=body.key,
+            title=body.title,
+            description=body.description,
+            metadata=body.metadata,
+        ),
+    )
     location = f"/projects/{stored_project_key(doc)}/epics/{body.key}"
     return JSONText(doc, status_code=201, headers={"Location": location})
 
@@ -39,16 +37,12 @@ async def list_epics(request: Request) -> Response:
     doc = await db.run(
         pool(request), lambda conn: epics.page(conn, project=project, after_id=after_id, limit=query.limit)
     )
-    if doc is None:
-        raise project_not_found(project)
     return JSONText(doc)
 
 
 async def get_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
     doc = await db.run(pool(request), lambda conn: epics.get(conn, project=project, key=key))
-    if doc is None:
-        raise await missing_in_project(request, project, f"epic {key!r}")
     return JSONText(doc)
 
 
@@ -63,14 +57,12 @@ async def patch_epic(request: Request) -> Response:
             lambda conn: epics.update(conn, project=project, key=key, patch=patch),
         ),
     )
-    if doc is None:
-        raise await missing_in_project(request, project, f"epic {key!r}")
     return JSONText(doc)
 
 
 async def delete_epic(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(
+    await db.run(
         pool(request),
         if_match(
             request,
@@ -78,74 +70,7 @@ async def delete_epic(request: Request) -> Response:
             lambda conn: epics.delete(conn, project=project, key=key),
         ),
         deleting=True,
-    ):
-        raise await missing_in_project(request, project, f"epic {key!r}")
-    return Response(status_code=204)
-
-
-async def create_feature(request: Request) -> Response:
-    project = request.path_params["project"]
-    body = await read_body(request, FeatureCreate)
-    doc = await db.run(
-        pool(request), lambda conn: features.insert(conn, project=project, **body.model_dump())
     )
-    if doc is None:
-        raise await missing_in_project(request, project, f"epic {body.epic!r}")
-    location = f"/projects/{stored_project_key(doc)}/features/{body.key}"
-    return JSONText(doc, status_code=201, headers={"Location": location})
-
-
-async def list_features(request: Request) -> Response:
-    project = request.path_params["project"]
-    query = read_query(request, FeatureListQuery)
-    (after_id,) = cursor_ids(query.after, 1)
-    doc = await db.run(
-        pool(request),
-        lambda conn: features.page(
-            conn, project=project, epic=query.epic, after_id=after_id, limit=query.limit
-        ),
-    )
-    if doc is None:
-        raise project_not_found(project)
-    return JSONText(doc)
-
-
-async def get_feature(request: Request) -> Response:
-    project, key = request.path_params["project"], request.path_params["key"]
-    doc = await db.run(pool(request), lambda conn: features.get(conn, project=project, key=key))
-    if doc is None:
-        raise await missing_in_project(request, project, f"feature {key!r}")
-    return JSONText(doc)
-
-
-async def patch_feature(request: Request) -> Response:
-    project, key = request.path_params["project"], request.path_params["key"]
-    patch = (await read_body(request, FeaturePatch)).model_dump(mode="json", exclude_unset=True)
-    doc = await db.run(
-        pool(request),
-        if_match(
-            request,
-            lambda conn: features.get(conn, project=project, key=key),
-            lambda conn: features.update(conn, project=project, key=key, patch=patch),
-        ),
-    )
-    if doc is None:
-        raise await missing_in_project(request, project, f"feature {key!r}")
-    return JSONText(doc)
-
-
-async def delete_feature(request: Request) -> Response:
-    project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(
-        pool(request),
-        if_match(
-            request,
-            lambda conn: features.get(conn, project=project, key=key),
-            lambda conn: features.delete(conn, project=project, key=key),
-        ),
-        deleting=True,
-    ):
-        raise await missing_in_project(request, project, f"feature {key!r}")
     return Response(status_code=204)
 
 
@@ -189,48 +114,6 @@ ENDPOINTS = [
         "/projects/{project}/epics/{key}",
         delete_epic,
         "Delete an epic with its features, tasks, history and dependencies",
-        responses={204: ("deleted", None), 404: _NO_ROW},
-    ),
-    Endpoint(
-        "POST",
-        "/projects/{project}/features",
-        create_feature,
-        "Create a feature under an epic",
-        body=FeatureCreate,
-        responses={
-            201: ("the feature", Feature),
-            404: ("no such project or epic", None),
-            409: ("the key is taken", None),
-        },
-    ),
-    Endpoint(
-        "GET",
-        "/projects/{project}/features",
-        list_features,
-        "List a project's features with progress",
-        query=FeatureListQuery,
-        responses={200: ("a page of features", [Feature]), 404: _NO_PROJECT},
-    ),
-    Endpoint(
-        "GET",
-        "/projects/{project}/features/{key}",
-        get_feature,
-        "Read a feature with its progress",
-        responses={200: ("the feature", Feature), 404: _NO_ROW},
-    ),
-    Endpoint(
-        "PATCH",
-        "/projects/{project}/features/{key}",
-        patch_feature,
-        "Change a feature",
-        body=FeaturePatch,
-        responses={200: ("the feature", Feature), 404: _NO_ROW},
-    ),
-    Endpoint(
-        "DELETE",
-        "/projects/{project}/features/{key}",
-        delete_feature,
-        "Delete a feature with its tasks, history and dependencies",
         responses={204: ("deleted", None), 404: _NO_ROW},
     ),
 ]

@@ -10,26 +10,11 @@ from starlette.responses import Response, StreamingResponse
 
 from service import db
 from service.api import JSONText, cursor_ids, read_body, read_query
-from service.errors import NotFound, ServiceUnavailable
+from service.errors import ServiceUnavailable
 from service.models import Project, ProjectCreate, ProjectListQuery, ProjectPatch
 from service.queries import projects
+from service.queries.projects import project_not_found
 from service.routes import Endpoint, if_match, pool
-
-
-def project_not_found(project: str) -> NotFound:
-    return NotFound(f"project {project!r} does not exist")
-
-
-async def missing_in_project(request: Request, project: str, what: str) -> NotFound:
-    """Which of the project and the named row is missing, for the 404's detail."""
-    return await missing_in(pool(request), project, what)
-
-
-async def missing_in(pool: db.Pool, project: str, what: str) -> NotFound:
-    """missing_in_project for callers outside a request (MCP tools)."""
-    if not await db.run(pool, lambda conn: projects.exists(conn, project=project)):
-        return project_not_found(project)
-    return NotFound(f"{what} does not exist in project {project!r}")
 
 
 async def create_project(request: Request) -> Response:

@@ -7,18 +7,9 @@ from starlette.responses import Response
 
 from service import db, metrics
 from service.api import JSONText, read_body, read_query
-from service.errors import Conflict
 from service.models import ClaimRequest, Heartbeat, NextQuery, Task
-from service.queries import projects, queue, tasks
+from service.queries import queue
 from service.routes import Endpoint, pool
-from service.routes.projects import project_not_found
-from service.routes.tasks import task_missing
-
-
-async def _no_task(pool: db.Pool, project: str) -> None:
-    """Nothing is ready: fine when the project exists, a 404 when it does not."""
-    if not await db.run(pool, lambda conn: projects.exists(conn, project=project)):
-        raise project_not_found(project)
 
 
 async def next_task(request: Request) -> Response:
@@ -28,10 +19,7 @@ async def next_task(request: Request) -> Response:
 
 async def next_ready(pool: db.Pool, project: str) -> str | None:
     """The task a claim would get now, or None when none is ready."""
-    doc = await db.run(pool, lambda conn: queue.next_ready(conn, project=project))
-    if doc is None:
-        await _no_task(pool, project)
-    return doc
+    return await db.run(pool, lambda conn: queue.next_ready(conn, project=project))
 
 
 async def claim_task(request: Request) -> Response:
@@ -58,8 +46,6 @@ async def claim(pool: db.Pool, body: ClaimRequest) -> str | None:
 
     doc = await db.run(pool, reclaim_then_claim)
     metrics.CLAIMS.labels("claimed" if doc is not None else "none_ready").inc()
-    if doc is None:
-        await _no_task(pool, body.project)
     return doc
 
 
@@ -70,17 +56,12 @@ async def heartbeat(request: Request) -> Response:
 
 
 async def extend_lease(pool: db.Pool, project: str, key: str, body: Heartbeat) -> str:
-    doc = await db.run(
+    return await db.run(
         pool,
         lambda conn: queue.heartbeat(
             conn, project=project, key=key, agent=body.agent, lease_seconds=body.lease_seconds
         ),
     )
-    if doc is None:
-        if not await db.run(pool, lambda conn: tasks.exists(conn, project=project, key=key)):
-            raise await task_missing(pool, project, key)
-        raise Conflict(f"task {key!r} is not in progress under agent {body.agent!r}")
-    return doc
 
 
 ENDPOINTS = [

@@ -25,7 +25,7 @@ from service.api import (
     read_query,
     stored_project_key,
 )
-from service.errors import Conflict, NotFound, Unprocessable
+from service.errors import NotFound, Unprocessable
 from service.models import (
     STATUSES,
     AllTasksListQuery,
@@ -40,38 +40,14 @@ from service.models import (
 )
 from service.queries import dependencies, history, links, tasks
 from service.routes import Endpoint, if_match, pool
-from service.routes.projects import missing_in, project_not_found
 
 BULK_MAX = 1000
-
-
-async def missing_task(request: Request, project: str, key: str) -> NotFound:
-    return await task_missing(pool(request), project, key)
-
-
-async def task_missing(pool: db.Pool, project: str, key: str) -> NotFound:
-    return await missing_in(pool, project, f"task {key!r}")
 
 
 async def insert_tasks(pool: db.Pool, project: str, items: list[TaskCreate]) -> str:
     """Create the tasks, all or none: their documents as a JSON array."""
     rows = [item.model_dump(mode="json") for item in items]
-    try:
-        count, docs = await db.run(pool, lambda conn: tasks.insert_many(conn, project=project, tasks=rows))
-    except NotFound as exc:
-        wanted = sorted({row["feature"] for row in rows if row["feature"]})
-        if not wanted or not exc.errors or exc.errors[0]["field"] != "body.feature":
-            raise
-        missing = await db.run(
-            pool, lambda conn: tasks.missing_features(conn, project=project, features=wanted)
-        )
-        raise NotFound(
-            f"these features do not exist in project {project!r}: {', '.join(missing)}",
-            errors=[{"field": "body.feature", "message": f"no feature {key!r}"} for key in missing],
-        ) from None
-    if count == 0:
-        raise project_not_found(project)
-    return docs
+    return await db.run(pool, lambda conn: tasks.insert_many(conn, project=project, tasks=rows))
 
 
 async def create_task(request: Request) -> Response:
@@ -103,7 +79,7 @@ async def insert_batch(pool: db.Pool, project: str, items: list[TaskCreate]) -> 
     return await insert_tasks(pool, project, items)
 
 
-def _list_filters(query: TaskListQuery, project: str | None) -> dict[str, Any]:
+def list_filters(query: TaskListQuery) -> tasks.Filters:
     statuses = None
     if query.status is not None:
         statuses = [status.strip() for status in query.status.split(",")]
@@ -125,48 +101,49 @@ def _list_filters(query: TaskListQuery, project: str | None) -> dict[str, Any]:
     text = None
     if query.q is not None:  # a substring, with LIKE's wildcards taken literally
         text = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return {
-        "project": project,
-        "statuses": statuses,
-        "agent_type": query.agent_type,
-        "priority_min": query.priority_min,
-        "priority_max": query.priority_max,
-        "feature": query.feature,
-        "epic": query.epic,
-        "sprint": query.sprint,
-        "assignee": query.assignee,
-        "input": None if query.input is None else Jsonb([query.input]),
-        "text": text,
-        "after_project_id": after_project_id,
-        "after_id": after_id,
-        "limit": query.limit,
-    }
+    return tasks.Filters(
+        statuses=statuses,
+        agent_type=query.agent_type,
+        priority_min=query.priority_min,
+        priority_max=query.priority_max,
+        feature=query.feature,
+        epic=query.epic,
+        sprint=query.sprint,
+        assignee=query.assignee,
+        input=None if query.input is None else Jsonb([query.input]),
+        text=text,
+        after_project_id=after_project_id,
+        after_id=after_id,
+        limit=query.limit,
+    )
 
 
 async def list_project_tasks(request: Request) -> Response:
     project = request.path_params["project"]
-    filters = _list_filters(read_query(request, TaskListQuery), project)
-    doc = await db.run(pool(request), lambda conn: tasks.page(conn, **filters))
-    if doc is None:
-        raise project_not_found(project)
-    return JSONText(doc)
+    filters = list_filters(read_query(request, TaskListQuery))
+    return JSONText(
+        await db.run(pool(request), lambda conn: tasks.page(conn, project=project, filters=filters))
+    )
 
 
 async def list_tasks(request: Request) -> Response:
     query = read_query(request, AllTasksListQuery)
-    filters = _list_filters(query, query.project)
-    doc = await db.run(pool(request), lambda conn: tasks.page(conn, **filters))
-    if doc is None:
-        raise project_not_found(str(query.project))
+    filters = list_filters(query)
+    project = query.project
+    doc = await db.run(
+        pool(request),
+        lambda conn: (
+            tasks.page_all(conn, filters=filters)
+            if project is None
+            else tasks.page(conn, project=project, filters=filters)
+        ),
+    )
     return JSONText(doc)
 
 
 async def get_task(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    doc = await db.run(pool(request), lambda conn: tasks.get(conn, project=project, key=key))
-    if doc is None:
-        raise await missing_task(request, project, key)
-    return JSONText(doc)
+    return JSONText(await db.run(pool(request), lambda conn: tasks.get(conn, project=project, key=key)))
 
 
 async def patch_task(request: Request) -> Response:
@@ -183,14 +160,12 @@ async def patch_task(request: Request) -> Response:
             lambda conn: tasks.update(conn, project=project, key=key, patch=patch),
         ),
     )
-    if doc is None:
-        raise await missing_task(request, project, key)
     return JSONText(doc)
 
 
 async def delete_task(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    if not await db.run(
+    await db.run(
         pool(request),
         if_match(
             request,
@@ -198,8 +173,7 @@ async def delete_task(request: Request) -> Response:
             lambda conn: tasks.delete(conn, project=project, key=key),
         ),
         deleting=True,
-    ):
-        raise await missing_task(request, project, key)
+    )
     return Response(status_code=204)
 
 
@@ -212,10 +186,10 @@ async def change_status(request: Request) -> Response:
 async def set_status(
     pool: db.Pool, project: str, key: str, body: StatusChange, *, request: Request | None = None
 ) -> str:
-    """The task after the change, or the error that says why there is none; guarded by
-    the request's If-Match when there is a request (MCP calls have none)."""
+    """The task after the change (or the error that says why there is none), guarded
+    by the request's If-Match when there is a request (MCP calls have none)."""
 
-    def write(conn: AsyncConnection[tuple[Any, ...]]) -> Awaitable[str | None]:
+    def write(conn: AsyncConnection[tuple[Any, ...]]) -> Awaitable[str]:
         return tasks.set_status(
             conn,
             project=project,
@@ -227,25 +201,17 @@ async def set_status(
             evidence=body.evidence,
         )
 
-    def read(conn: AsyncConnection[tuple[Any, ...]]) -> Awaitable[str | None]:
+    def read(conn: AsyncConnection[tuple[Any, ...]]) -> Awaitable[str]:
         return tasks.get(conn, project=project, key=key)
 
     change = access.held_only(project, key, body.agent, write)
-    doc: str | None = await db.run(pool, change if request is None else if_match(request, read, change))
-    if doc is None:
-        exists = await db.run(pool, lambda conn: tasks.exists(conn, project=project, key=key))
-        if exists and body.agent:
-            raise Conflict(f"task {key!r} is in progress but no longer held by agent {body.agent!r}")
-        raise await task_missing(pool, project, key)
+    doc: str = await db.run(pool, change if request is None else if_match(request, read, change))
     return doc
 
 
 async def task_history(request: Request) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    doc = await db.run(pool(request), lambda conn: history.of_task(conn, project=project, key=key))
-    if doc is None:
-        raise await missing_task(request, project, key)
-    return JSONText(doc)
+    return JSONText(await db.run(pool(request), lambda conn: history.of_task(conn, project=project, key=key)))
 
 
 _SNAPSHOT = re.compile(r"[0-9]{1,20}:[0-9]{1,20}:([0-9]{1,20}(,[0-9]{1,20})*)?")
@@ -288,8 +254,6 @@ async def project_history(request: Request) -> Response:
                 conn, project=project, lower=lower, upper=upper, after=after, limit=query.limit
             ),
         )
-        if polled is None:
-            raise project_not_found(project)
         return JSONText(polled)
     before = None
     values = decode_cursor(query.after, 2)
@@ -304,8 +268,6 @@ async def project_history(request: Request) -> Response:
             conn, project=project, since=query.since, before=before, limit=query.limit
         ),
     )
-    if doc is None:
-        raise project_not_found(project)
     return JSONText(doc)
 
 
@@ -325,7 +287,7 @@ async def remove_dependency(request: Request) -> Response:
 
 async def add_edge(pool: db.Pool, project: str, key: str, other: str, kind: str | None = None) -> bool:
     """Make `key` depend on `other` (kind None) or link it without blocking; whether it is new."""
-    created = await db.run(
+    return await db.run(
         pool,
         lambda conn: (
             dependencies.add(conn, project=project, key=key, other=other)
@@ -333,13 +295,10 @@ async def add_edge(pool: db.Pool, project: str, key: str, other: str, kind: str 
             else links.add(conn, project=project, key=key, other=other, kind=kind)
         ),
     )
-    if created is None:
-        await _raise_missing(pool, project, key, other)
-    return bool(created)
 
 
 async def remove_edge(pool: db.Pool, project: str, key: str, other: str, kind: str | None = None) -> None:
-    removed = await db.run(
+    await db.run(
         pool,
         lambda conn: (
             dependencies.remove(conn, project=project, key=key, other=other)
@@ -347,20 +306,6 @@ async def remove_edge(pool: db.Pool, project: str, key: str, other: str, kind: s
             else links.remove(conn, project=project, key=key, other=other, kind=kind)
         ),
     )
-    if not removed:
-        if kind is None:
-            raise NotFound(f"task {key!r} does not depend on {other!r} in project {project!r}")
-        raise NotFound(f"task {key!r} has no {kind} link to {other!r} in project {project!r}")
-
-
-async def _raise_missing(pool: db.Pool, project: str, *keys: str) -> None:
-    """Raise the 404 for the first of the tasks that does not exist."""
-    for missing in keys:
-        if not await db.run(
-            pool,
-            lambda conn, k=missing: tasks.exists(conn, project=project, key=k),  # type: ignore[misc]
-        ):
-            raise await task_missing(pool, project, missing)
 
 
 async def add_link(request: Request) -> Response:

@@ -17,8 +17,8 @@ from service.models import (
     WorkstreamPatch,
 )
 from service.queries import workstreams
+from service.queries.projects import project_not_found
 from service.routes import Endpoint, pool
-from service.routes.projects import project_not_found
 from service.routes.sprints import require_sprint, sprint_not_found
 
 

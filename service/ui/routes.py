@@ -8,6 +8,7 @@ the server spent on it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -29,7 +30,7 @@ from service.errors import ApiError, NotFound
 from service.models import STATUSES, EpicKey, FeatureKey, Query, ShortText, TaskListQuery
 from service.queries import epics, features, history, projects, sprints, tasks
 from service.routes import pool
-from service.routes.tasks import _list_filters
+from service.routes.tasks import list_filters
 from service.ui import charts
 
 _HERE = Path(__file__).resolve().parent
@@ -184,12 +185,10 @@ class BoardQuery(Query):
         return None if value == "" else value  # a filter form submits its empty fields too
 
 
-def _filters(project: str | None, statuses: list[str], limit: int, **given: Any) -> dict[str, Any]:
+def _filters(statuses: list[str], limit: int, **given: Any) -> tasks.Filters:
     """The task list's filters, checked and escaped as the JSON API checks them."""
     query = TaskListQuery(status=",".join(statuses), limit=500, **{k: v for k, v in given.items() if v})
-    filters = _list_filters(query, project)
-    filters["limit"] = limit
-    return filters
+    return dataclasses.replace(list_filters(query), limit=limit)
 
 
 async def _project_tasks(
@@ -197,12 +196,14 @@ async def _project_tasks(
 ) -> tuple[list[dict[str, Any]], bool]:
     """The project's tasks that are not completed, and the first `completed` completed ones;
     whether the others were cut at OPEN_LIMIT."""
-    open_page = _doc(await tasks.page(conn, **_filters(project, OPEN_STATUSES, OPEN_LIMIT, **given)))
-    if open_page is None:
-        raise NotFound(f"project {project!r} does not exist")
+    open_page = _doc(
+        await tasks.page(conn, project=project, filters=_filters(OPEN_STATUSES, OPEN_LIMIT, **given))
+    )
     done = []
     if completed:
-        done = _doc(await tasks.page(conn, **_filters(project, ["completed"], completed, **given)))["items"]
+        done = _doc(
+            await tasks.page(conn, project=project, filters=_filters(["completed"], completed, **given))
+        )["items"]
     return [*open_page["items"], *done], open_page["next"] is not None
 
 
@@ -258,15 +259,11 @@ async def _task(request: Request) -> dict[str, Any]:
 
     async def load(conn: Any) -> tuple[Any, Any, list[Any]]:
         task = _doc(await tasks.get(conn, project=project, key=key))
-        if task is None:
-            if not await projects.exists(conn, project=project):
-                raise NotFound(f"project {project!r} does not exist")
-            raise NotFound(f"task {key!r} does not exist in project {project!r}")
         changes = _doc(await history.of_task(conn, project=project, key=key))
         needed = [
             _doc(await tasks.get(conn, project=project, key=other)) for other in task.get("depends_on") or []
         ]
-        return task, changes, [d for d in needed if d is not None]
+        return task, changes, needed
 
     task, changes, needed = await db.run(pool(request), load)
     fields = {name: value for name, value in task.items() if name not in _TASK_SHOWN}
@@ -322,8 +319,6 @@ async def _activity(request: Request) -> dict[str, Any]:
             lambda conn: history.of_project(conn, project=project, since=None, before=None, limit=FEED_SIZE),
         )
     )
-    if doc is None:
-        raise NotFound(f"project {project!r} does not exist")
     rows = doc["items"] + [None] * (FEED_SIZE - len(doc["items"]))
     return {"project": project, "active": "activity", "rows": rows, "feed_size": FEED_SIZE}
 
@@ -348,7 +343,7 @@ async def _sprint(request: Request) -> dict[str, Any]:
             raise NotFound(f"no sprint has id {sprint_id}")
         sprint = _doc(await sprints.get(conn, id=sprint_id))
         in_sprint = _doc(
-            await tasks.page(conn, **_filters(None, list(STATUSES), OPEN_LIMIT, sprint=sprint_id))
+            await tasks.page_all(conn, filters=_filters(list(STATUSES), OPEN_LIMIT, sprint=sprint_id))
         )
         return report, sprint, in_sprint
 

@@ -1,15 +1,23 @@
+-- Statements about one project, written as sql/queries/tasks.sql says: filtered
+-- by project_id = %(project_id)s, first column the project's key or NULL.
+
 -- name: task_history :one
--- A task's status history, oldest first (idx_task_history_project_task). No row
--- at all when the task does not exist.
-SELECT json_build_object(
-           'items', coalesce(json_agg(task_history_json(h, t.key) ORDER BY h.id)
-                                 FILTER (WHERE h.id IS NOT NULL), '[]'::json),
-           'next', NULL)::text
-  FROM tasks t
-  JOIN projects p ON p.id = t.project_id
-  LEFT JOIN task_history h ON h.project_id = t.project_id AND h.task_id = t.id
- WHERE lower(p.key) = lower(%(project)s) AND t.key = %(key)s
- GROUP BY t.id;
+-- A task's status history, oldest first (idx_task_history_project_task).
+-- Answers (project, the history or NULL when the task does not exist).
+WITH project AS (
+    SELECT p.id, p.key FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
+), task AS (
+    SELECT t.project_id, t.id, t.key FROM tasks t JOIN project ON project.id = t.project_id
+     WHERE t.project_id = %(project_id)s AND t.key = %(key)s
+)
+SELECT (SELECT key FROM project),
+       (SELECT json_build_object(
+                   'items', coalesce(json_agg(task_history_json(h, task.key) ORDER BY h.id)
+                                         FILTER (WHERE h.id IS NOT NULL), '[]'::json),
+                   'next', NULL)::text
+          FROM task
+          LEFT JOIN task_history h ON h.project_id = %(project_id)s AND h.task_id = task.id
+         GROUP BY task.id);
 
 -- name: project_history :one
 -- The project's activity feed: changes newest first, optionally only those after
@@ -17,12 +25,12 @@ SELECT json_build_object(
 -- changed_at is the writing transaction's start, so `since` can miss a change
 -- that committed late; the answer's `poll` token misses none.
 WITH project AS (
-    SELECT id FROM projects WHERE lower(key) = lower(%(project)s)
+    SELECT p.id, p.key FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
 ), page AS (
     SELECT h.id, h.changed_at, task_history_json(h, t.key) AS doc
       FROM task_history h
-      JOIN tasks t ON t.project_id = h.project_id AND t.id = h.task_id
-     WHERE h.project_id = (SELECT id FROM project)
+      JOIN tasks t ON t.project_id = %(project_id)s AND t.id = h.task_id
+     WHERE h.project_id = %(project_id)s AND EXISTS (SELECT 1 FROM project)
        AND (%(since)s::timestamptz IS NULL OR h.changed_at > %(since)s::timestamptz)
        AND (%(before_changed_at)s::timestamptz IS NULL
             OR (h.changed_at, h.id) < (%(before_changed_at)s::timestamptz, %(before_id)s))
@@ -31,15 +39,14 @@ WITH project AS (
 ), numbered AS (
     SELECT id, changed_at, doc, row_number() OVER (ORDER BY changed_at DESC, id DESC) AS n FROM page
 )
-SELECT json_build_object(
+SELECT (SELECT key FROM project), json_build_object(
     'items', coalesce(json_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
     'next', max(api_cursor(to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                            id::text))
             FILTER (WHERE n = %(limit)s AND EXISTS (SELECT 1 FROM numbered later WHERE later.n > %(limit)s)),
     -- Polling from here returns what this answer's snapshot did not see.
     'poll', api_cursor(pg_current_snapshot()::text, '-', '0', '0'))::text
-  FROM numbered
-HAVING EXISTS (SELECT 1 FROM project);
+  FROM numbered;
 
 -- name: project_history_poll :one
 -- The changes committed since the answer that gave the poll token, oldest
@@ -52,15 +59,15 @@ HAVING EXISTS (SELECT 1 FROM project);
 -- still running is returned once it has committed
 -- (idx_task_history_project_transaction).
 WITH project AS (
-    SELECT id FROM projects WHERE lower(key) = lower(%(project)s)
+    SELECT p.id, p.key FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
 ), window_ AS (
     SELECT %(lower)s::pg_snapshot AS lower,
            coalesce(%(upper)s::pg_snapshot, pg_current_snapshot()) AS upper
 ), page AS (
     SELECT h.id, h.transaction_id, task_history_json(h, t.key) AS doc
       FROM window_ w, task_history h
-      JOIN tasks t ON t.project_id = h.project_id AND t.id = h.task_id
-     WHERE h.project_id = (SELECT id FROM project)
+      JOIN tasks t ON t.project_id = %(project_id)s AND t.id = h.task_id
+     WHERE h.project_id = %(project_id)s AND EXISTS (SELECT 1 FROM project)
        AND h.transaction_id >= pg_snapshot_xmin(w.lower)
        AND (h.transaction_id, h.id) > (%(after_xid)s::xid8, %(after_id)s::bigint)
        AND NOT pg_visible_in_snapshot(h.transaction_id, w.lower)
@@ -70,7 +77,7 @@ WITH project AS (
 ), numbered AS (
     SELECT id, transaction_id, doc, row_number() OVER (ORDER BY transaction_id, id) AS n FROM page
 )
-SELECT json_build_object(
+SELECT (SELECT key FROM project), json_build_object(
     'items', coalesce(json_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
     'next', NULL,
     'poll', coalesce(
@@ -80,5 +87,4 @@ SELECT json_build_object(
             FILTER (WHERE n = %(limit)s AND EXISTS (SELECT 1 FROM numbered later WHERE later.n > %(limit)s)),
         -- Otherwise the window is done: the next one starts at its upper end.
         (SELECT api_cursor(upper::text, '-', '0', '0') FROM window_)))::text
-  FROM numbered
-HAVING EXISTS (SELECT 1 FROM project);
+  FROM numbered;

@@ -10,8 +10,11 @@ RETURNING project_json(p)::text;
 -- One project by key, ignoring case (served by uq_projects_key_lower).
 SELECT project_json(p)::text FROM projects p WHERE lower(p.key) = lower(%(project)s);
 
--- name: project_exists :one
-SELECT EXISTS (SELECT 1 FROM projects WHERE lower(key) = lower(%(project)s));
+-- name: project_id_of :one
+-- The id of the project with this key (ignoring case), which the statements
+-- about the project's work items are filtered by (service.queries.projects keeps
+-- it in the process; the statements check it still belongs to the key).
+SELECT id FROM projects WHERE lower(key) = lower(%(project)s);
 
 -- name: project_list :one
 -- A page of projects in id order after the cursor; one row more than the page is
@@ -59,26 +62,41 @@ SELECT p.id, project_json(p)::text, to_json(now())::text
  WHERE lower(p.key) = lower(%(project)s);
 
 -- name: project_export_epics :many
-SELECT epic_json(e)::text FROM epics e WHERE e.project_id = %(project_id)s ORDER BY e.id;
+WITH epic_rows AS (
+    SELECT e.* FROM epics e WHERE e.project_id = %(project_id)s
+), documents AS (
+    {{epic_document}}
+)
+SELECT doc FROM documents ORDER BY id;
 
 -- name: project_export_features :many
-SELECT feature_json(f)::text FROM features f WHERE f.project_id = %(project_id)s ORDER BY f.id;
+WITH feature_rows AS (
+    SELECT f.* FROM features f WHERE f.project_id = %(project_id)s
+), documents AS (
+    {{feature_document}}
+)
+SELECT doc FROM documents ORDER BY id;
 
 -- name: project_export_tasks :many
-SELECT task_json(t)::text FROM tasks t WHERE t.project_id = %(project_id)s ORDER BY t.id;
+WITH task_rows AS (
+    SELECT t.* FROM tasks t WHERE t.project_id = %(project_id)s
+), documents AS (
+    {{task_document}}
+)
+SELECT doc FROM documents ORDER BY id;
 
 -- name: project_export_dependencies :many
 SELECT json_build_object('task', t.key, 'depends_on', o.key)::text
   FROM task_dependencies d
-  JOIN tasks t ON t.project_id = d.project_id AND t.id = d.task_id
-  JOIN tasks o ON o.project_id = d.project_id AND o.id = d.depends_on_id
+  JOIN tasks t ON t.project_id = %(project_id)s AND t.id = d.task_id
+  JOIN tasks o ON o.project_id = %(project_id)s AND o.id = d.depends_on_id
  WHERE d.project_id = %(project_id)s
  ORDER BY t.key, o.key;
 
 -- name: project_export_history :many
 SELECT task_history_json(h, t.key)::text
   FROM task_history h
-  JOIN tasks t ON t.project_id = h.project_id AND t.id = h.task_id
+  JOIN tasks t ON t.project_id = %(project_id)s AND t.id = h.task_id
  WHERE h.project_id = %(project_id)s
  ORDER BY h.id;
 
