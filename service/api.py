@@ -9,12 +9,11 @@ import math
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from service.errors import BadRequest, Unprocessable
-from service.models import Patch
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -102,42 +101,21 @@ def _first_inexact(value: Any, where: str) -> tuple[str, str]:
     return "", ""
 
 
-async def read_body(request: Request, model: type[M]) -> M:
-    """The request body as `model`: 400 when it is not JSON, 422 naming each field at fault."""
+async def read_body(request: Request, model: type[M], *, optional: bool = False) -> M:
+    """The request body as `model`: 400 when it is not JSON, 422 naming each field at
+    fault (the rules on the model say what is wrong in their own words). An optional
+    body left empty is the model's defaults."""
     raw = await _raw_body(request)
+    if optional and not raw.strip():
+        raw = b"{}"
     try:
-        parsed = model.model_validate_json(raw or b"")
+        return model.model_validate_json(raw or b"")
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
             raise BadRequest("the request body is not valid JSON") from None
         if exc.errors() and exc.errors()[0]["type"] == "model_type":
             raise Unprocessable(f"the request body must be a JSON object ({model.__name__})") from None
         raise Unprocessable("the request body is invalid", errors=_field_errors(exc, "body")) from None
-    if isinstance(parsed, Patch):
-        nulled = sorted(f for f in parsed.model_fields_set & parsed.NOT_NULL if getattr(parsed, f) is None)
-        if nulled:
-            raise Unprocessable(
-                "the request body is invalid",
-                errors=[{"field": f"body.{f}", "message": "may be left out but not null"} for f in nulled],
-            )
-    return parsed
-
-
-async def read_body_list(request: Request, model: type[M], *, max_items: int) -> list[M]:
-    """A JSON array of `model` objects, each checked as read_body checks one."""
-    raw = await _raw_body(request)
-    try:
-        items = TypeAdapter(list[model]).validate_json(raw or b"", strict=True)  # type: ignore[valid-type]
-    except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
-            raise BadRequest("the request body is not valid JSON") from None
-        raise Unprocessable("the request body is invalid", errors=_field_errors(exc, "body")) from None
-    if not 1 <= len(items) <= max_items:
-        raise Unprocessable(
-            f"send between 1 and {max_items} items",
-            errors=[{"field": "body", "message": f"{len(items)} items"}],
-        )
-    return items
 
 
 def read_query(request: Request, model: type[M]) -> M:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids, read_body, read_query, stored_project_key
+from service.api import JSONText, cursor_ids, stored_project_key
 from service.models import (
     Epic,
     EpicCreate,
@@ -22,9 +22,8 @@ from service.routes import Endpoint, if_match, pool
 from service.routes.projects import missing_in_project, project_not_found
 
 
-async def create_epic(request: Request) -> Response:
+async def create_epic(request: Request, body: EpicCreate) -> Response:
     project = request.path_params["project"]
-    body = await read_body(request, EpicCreate)
     doc = await db.run(pool(request), lambda conn: epics.insert(conn, project=project, **body.model_dump()))
     if doc is None:
         raise project_not_found(project)
@@ -32,9 +31,8 @@ async def create_epic(request: Request) -> Response:
     return JSONText(doc, status_code=201, headers={"Location": location})
 
 
-async def list_epics(request: Request) -> Response:
+async def list_epics(request: Request, query: PageQuery) -> Response:
     project = request.path_params["project"]
-    query = read_query(request, PageQuery)
     (after_id,) = cursor_ids(query.after, 1)
     doc = await db.run(
         pool(request), lambda conn: epics.page(conn, project=project, after_id=after_id, limit=query.limit)
@@ -52,9 +50,9 @@ async def get_epic(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def patch_epic(request: Request) -> Response:
+async def patch_epic(request: Request, body: EpicPatch) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    patch = (await read_body(request, EpicPatch)).model_dump(mode="json", exclude_unset=True)
+    patch = body.model_dump(mode="json", exclude_unset=True)
     doc = await db.run(
         pool(request),
         if_match(
@@ -83,9 +81,8 @@ async def delete_epic(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def create_feature(request: Request) -> Response:
+async def create_feature(request: Request, body: FeatureCreate) -> Response:
     project = request.path_params["project"]
-    body = await read_body(request, FeatureCreate)
     doc = await db.run(
         pool(request), lambda conn: features.insert(conn, project=project, **body.model_dump())
     )
@@ -95,9 +92,8 @@ async def create_feature(request: Request) -> Response:
     return JSONText(doc, status_code=201, headers={"Location": location})
 
 
-async def list_features(request: Request) -> Response:
+async def list_features(request: Request, query: FeatureListQuery) -> Response:
     project = request.path_params["project"]
-    query = read_query(request, FeatureListQuery)
     (after_id,) = cursor_ids(query.after, 1)
     doc = await db.run(
         pool(request),
@@ -118,9 +114,9 @@ async def get_feature(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def patch_feature(request: Request) -> Response:
+async def patch_feature(request: Request, body: FeaturePatch) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    patch = (await read_body(request, FeaturePatch)).model_dump(mode="json", exclude_unset=True)
+    patch = body.model_dump(mode="json", exclude_unset=True)
     doc = await db.run(
         pool(request),
         if_match(
