@@ -104,7 +104,7 @@ class Endpoint:
         """The handler behind the declaration's reading of the request."""
         handler, body, query, optional = self.handler, self.body, self.query, self.body_optional
         if body is None and query is None:
-            return handler  # type: ignore[no-any-return]
+            return handler
 
         async def endpoint(request: Request) -> Response:
             typed: dict[str, Any] = {}
