@@ -30,6 +30,14 @@ def stored_project_key(doc: str) -> str:
     return str(json.loads(doc)["project"])
 
 
+def _invalid(exc: ValidationError, where: str, generic: str) -> Unprocessable:
+    """422 naming each field at fault; when only the models' own rules refused the
+    input (service.models.refused), their words are the detail too."""
+    rules = [error["msg"] for error in exc.errors() if error["type"] == "refused"]
+    detail = "; ".join(dict.fromkeys(rules)) if len(rules) == exc.error_count() else generic
+    return Unprocessable(detail, errors=_field_errors(exc, where))
+
+
 def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(part) for part in (where, *error["loc"])), "message": error["msg"]}
@@ -115,7 +123,7 @@ async def read_body(request: Request, model: type[M], *, optional: bool = False)
             raise BadRequest("the request body is not valid JSON") from None
         if exc.errors() and exc.errors()[0]["type"] == "model_type":
             raise Unprocessable(f"the request body must be a JSON object ({model.__name__})") from None
-        raise Unprocessable("the request body is invalid", errors=_field_errors(exc, "body")) from None
+        raise _invalid(exc, "body", "the request body is invalid") from None
 
 
 def read_query(request: Request, model: type[M]) -> M:
@@ -130,7 +138,7 @@ def read_query(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(dict(params))
     except ValidationError as exc:
-        raise Unprocessable("the query string is invalid", errors=_field_errors(exc, "query")) from None
+        raise _invalid(exc, "query", "the query string is invalid") from None
 
 
 def malformed_cursor() -> Unprocessable:
