@@ -9,12 +9,11 @@ import math
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from service.errors import BadRequest, Unprocessable
-from service.models import Patch
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,6 +28,14 @@ def stored_project_key(doc: str) -> str:
     """The project key as stored, from a document the database built: what a Location
     names, whatever spelling (case) the request used."""
     return str(json.loads(doc)["project"])
+
+
+def _invalid(exc: ValidationError, where: str, generic: str) -> Unprocessable:
+    """422 naming each field at fault; when only the models' own rules refused the
+    input (service.models.refused), their words are the detail too."""
+    rules = [error["msg"] for error in exc.errors() if error["type"] == "refused"]
+    detail = "; ".join(dict.fromkeys(rules)) if len(rules) == exc.error_count() else generic
+    return Unprocessable(detail, errors=_field_errors(exc, where))
 
 
 def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
@@ -102,42 +109,21 @@ def _first_inexact(value: Any, where: str) -> tuple[str, str]:
     return "", ""
 
 
-async def read_body(request: Request, model: type[M]) -> M:
-    """The request body as `model`: 400 when it is not JSON, 422 naming each field at fault."""
+async def read_body(request: Request, model: type[M], *, optional: bool = False) -> M:
+    """The request body as `model`: 400 when it is not JSON, 422 naming each field at
+    fault (the rules on the model say what is wrong in their own words). An optional
+    body left empty is the model's defaults."""
     raw = await _raw_body(request)
+    if optional and not raw.strip():
+        raw = b"{}"
     try:
-        parsed = model.model_validate_json(raw or b"")
+        return model.model_validate_json(raw or b"")
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
             raise BadRequest("the request body is not valid JSON") from None
         if exc.errors() and exc.errors()[0]["type"] == "model_type":
             raise Unprocessable(f"the request body must be a JSON object ({model.__name__})") from None
-        raise Unprocessable("the request body is invalid", errors=_field_errors(exc, "body")) from None
-    if isinstance(parsed, Patch):
-        nulled = sorted(f for f in parsed.model_fields_set & parsed.NOT_NULL if getattr(parsed, f) is None)
-        if nulled:
-            raise Unprocessable(
-                "the request body is invalid",
-                errors=[{"field": f"body.{f}", "message": "may be left out but not null"} for f in nulled],
-            )
-    return parsed
-
-
-async def read_body_list(request: Request, model: type[M], *, max_items: int) -> list[M]:
-    """A JSON array of `model` objects, each checked as read_body checks one."""
-    raw = await _raw_body(request)
-    try:
-        items = TypeAdapter(list[model]).validate_json(raw or b"", strict=True)  # type: ignore[valid-type]
-    except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
-            raise BadRequest("the request body is not valid JSON") from None
-        raise Unprocessable("the request body is invalid", errors=_field_errors(exc, "body")) from None
-    if not 1 <= len(items) <= max_items:
-        raise Unprocessable(
-            f"send between 1 and {max_items} items",
-            errors=[{"field": "body", "message": f"{len(items)} items"}],
-        )
-    return items
+        raise _invalid(exc, "body", "the request body is invalid") from None
 
 
 def read_query(request: Request, model: type[M]) -> M:
@@ -152,7 +138,7 @@ def read_query(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(dict(params))
     except ValidationError as exc:
-        raise Unprocessable("the query string is invalid", errors=_field_errors(exc, "query")) from None
+        raise _invalid(exc, "query", "the query string is invalid") from None
 
 
 def malformed_cursor() -> Unprocessable:

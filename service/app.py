@@ -7,22 +7,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import psycopg
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from service import access, db, guards, mcp_server, metrics, openapi, queries
+from service import access, db, guards, mcp_server, openapi
 from service.config import PoolSettings, ServerSettings
-from service.db import Pool, create_pool
+from service.db import create_pool
 from service.errors import (
     ApiError,
     api_error_handler,
     http_error_handler,
-    problem,
     unexpected_error_handler,
 )
 from service.migrations import known_migration_ids
@@ -30,56 +26,25 @@ from service.postgres import resolve_database_url
 from service.request_log import RequestLog
 from service.routes import (
     KEY_PARAMETERS,
+    Endpoint,
+    capacities,
     epics,
     features,
-    planning,
+    health,
     projects,
     queue,
+    reports,
+    sprint_queue_items,
     sprints,
     tasks,
     tokens,
+    users,
     workstreams,
 )
 from service.ui import routes as ui
 from service.ui import sign_in
 
 log = logging.getLogger("worktrack.app")
-
-_HEALTH = queries.load("health")
-_APPLIED_MIGRATION_IDS = _HEALTH["applied_migration_ids"]
-
-
-async def healthz(request: Request) -> Response:
-    """The process is up; says nothing about the database."""
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    """Ready when the database answers and holds exactly the migrations of this build."""
-    pool: Pool = request.app.state.pool
-    known: list[str] = request.app.state.known_migrations
-    try:
-        async with pool.connection(timeout=2) as conn:
-            try:
-                rows = await (await conn.execute(_APPLIED_MIGRATION_IDS)).fetchall()
-            except psycopg.errors.UndefinedTable:
-                rows = []
-    except psycopg.Error as exc:  # includes PoolTimeout
-        log.warning("readiness check failed: %s", exc)
-        return problem(
-            503, "Service Unavailable", "the database does not answer", headers={"Retry-After": "5"}
-        )
-    applied = {row[0] for row in rows}
-    pending = [m for m in known if m not in applied]
-    unknown = sorted(applied - set(known))
-    reasons = []
-    if pending:
-        reasons.append(f"{len(pending)} migration(s) pending: {', '.join(pending)}")
-    if unknown:
-        reasons.append(f"the database holds migration(s) this build does not know: {', '.join(unknown)}")
-    if reasons:
-        return problem(503, "Service Unavailable", "; ".join(reasons), headers={"Retry-After": "30"})
-    return JSONResponse({"status": "ready", "migrations": len(applied)})
 
 
 def _route_path(path: str) -> str:
@@ -129,15 +94,15 @@ def create_app(
         *features.ENDPOINTS,
         *queue.ENDPOINTS,
         *tasks.ENDPOINTS,
+        *users.ENDPOINTS,
         *sprints.ENDPOINTS,
         *workstreams.ENDPOINTS,
-        *planning.ENDPOINTS,
+        *capacities.ENDPOINTS,
+        *sprint_queue_items.ENDPOINTS,
+        *reports.ENDPOINTS,
         *tokens.ENDPOINTS,
+        *health.ENDPOINTS,
     ]
-    document = openapi.build(endpoints)
-
-    async def openapi_json(request: Request) -> Response:
-        return JSONResponse(document)
 
     writers = db.WriterGate(pool)
     enabled = access.auth_enabled()
@@ -163,19 +128,14 @@ def create_app(
         checked = guarded.cls(route.app, *guarded.args, **guarded.kwargs)
         return Route(route.path, checked, methods=route.methods)
 
-    # Probes and scrapers reach these by whatever address they have: no Host check.
+    def guarded(endpoint: Endpoint) -> list[Middleware]:
+        if endpoint.probe:  # probes and scrapers reach these by whatever address they have
+            return [] if endpoint.access_rule.need == "open" else [authorize(endpoint.access_rule)]
+        return api_guards(endpoint.access_rule)
+
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics.metrics, methods=["GET"], middleware=[authorize(access.METRICS_RULE)]),
-        Route("/openapi.json", openapi_json, methods=["GET"], middleware=api_guards(access.OPENAPI_RULE)),
         *(
-            Route(
-                _route_path(e.path),
-                e.handler,
-                methods=[e.method],
-                middleware=api_guards(access.rule_for(e.method, e.path)),
-            )
+            Route(_route_path(e.path), e.serve(), methods=[e.method], middleware=guarded(e))
             for e in endpoints
         ),
         # The web UI and /docs: HTML, so not in the OpenAPI document; Host-checked like the API.
@@ -217,6 +177,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.pool = pool
+    app.state.openapi = openapi.build(endpoints)
     app.state.writers = writers
     app.state.settings = server
     app.state.exports = asyncio.Semaphore(server.max_exports)

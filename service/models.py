@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 Status = Literal["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
@@ -64,11 +78,23 @@ class ProjectCreate(Body):
     max_attempts: MaxAttempts = 5
 
 
+def refused(message: str) -> PydanticCustomError:
+    """A rule of a model that JSON Schema cannot say, in the words the client reads."""
+    return PydanticCustomError("refused", message)
+
+
 class Patch(Body):
     """A partial update: only the fields present change. Fields in NOT_NULL may be
     left out but not set to null (the service refuses that before any SQL)."""
 
     NOT_NULL: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise refused("may be left out but not null")
+        return value
 
 
 class ProjectPatch(Patch):
@@ -130,6 +156,15 @@ class TaskCreate(TaskFields):
     key: TaskKey
     title: Title
     status: Status = "pending"
+
+
+BULK_MAX = 1000
+
+
+class TaskBatch(RootModel[list[TaskCreate]]):
+    """Tasks created together, all or none."""
+
+    root: list[TaskCreate] = Field(min_length=1, max_length=BULK_MAX)
 
 
 class TaskPatch(TaskFields, Patch):
@@ -205,6 +240,31 @@ class TaskListQuery(PageQuery):
     q: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         None, description="text in the title or description"
     )
+
+    @field_validator("status")
+    @classmethod
+    def _known_statuses(cls, value: str | None) -> str | None:
+        if value is not None:
+            unknown = [status for status in _split(value) if status not in STATUSES]
+            if unknown:
+                raise refused(f"{', '.join(map(repr, unknown))}: not one of {', '.join(STATUSES)}")
+        return value
+
+    @field_validator("priority_max")
+    @classmethod
+    def _priorities_in_order(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("priority_min", 1) > value:
+            raise refused("below priority_min")
+        return value
+
+    @property
+    def statuses(self) -> list[str] | None:
+        """The statuses of the filter, or None for any."""
+        return None if self.status is None else _split(self.status)
+
+
+def _split(statuses: str) -> list[str]:
+    return [status.strip() for status in statuses.split(",")]
 
 
 class AllTasksListQuery(TaskListQuery):
@@ -389,6 +449,15 @@ class SprintPatch(Patch):
     jira_board_id: JiraId | None = None
     jira_project_key: Annotated[str, StringConstraints(max_length=1000)] | None = None
     timezone: TimeZone | None = None
+    # Named only to be refused in words that say where the state does change.
+    state: SkipJsonSchema[Any] = Field(None, exclude=True)
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _not_the_state(cls, value: Any) -> Any:
+        raise refused(
+            "a sprint's state changes only through POST /sprints/{id}/start and POST /sprints/{id}/close"
+        )
 
 
 class SprintStart(Body):
@@ -499,12 +568,30 @@ class QueueItemCreate(Body):
     task: TaskKey | None = None
     notes: Text | None = None
 
+    @model_validator(mode="after")
+    def _task_named_whole(self) -> QueueItemCreate:
+        if (self.task is None) != (self.project is None):
+            raise refused("name a task by both project and task, or neither")
+        return self
+
 
 class UserListQuery(PageQuery):
     is_active: bool | None = None
     settings: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
         None, description="a JSON object the settings must contain"
     )
+
+    @field_validator("settings")
+    @classmethod
+    def _a_json_object(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                wanted = json.loads(value)
+            except ValueError:
+                wanted = None
+            if not isinstance(wanted, dict):
+                raise refused('a JSON object, e.g. {"theme": "dark"}')
+        return value
 
 
 class SprintListQuery(PageQuery):
@@ -538,3 +625,227 @@ class QueueListQuery(Query):
 
 class SprintReportQuery(Query):
     velocity_sprints: Annotated[int, Field(ge=1, le=20)] = 3
+
+
+# --- the sprint side's documents (the database builds them: migrations 0037) ------
+
+
+class Document(BaseModel):
+    """An answer's shape; a field the database adds without the model is refused by
+    the OpenAPI document (additionalProperties: false), so it cannot leak unseen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class User(Document):
+    id: int
+    email: str
+    username: str
+    full_name: str | None
+    jira_account_id: str | None
+    is_active: bool
+    is_superuser: bool
+    settings: Metadata
+    created_at: datetime
+    updated_at: datetime
+
+
+class Sprint(Document):
+    id: int
+    jira_sprint_id: int
+    name: str
+    state: SprintState
+    start_date: date | None
+    end_date: date | None
+    goal: str | None
+    jira_board_id: int | None
+    jira_project_key: str | None
+    timezone: str | None = Field(description="IANA time zone of the sprint's days, if set")
+    activated_at: datetime | None = Field(description="when the sprint started (POST .../start)")
+    completed_at: datetime | None = Field(description="when the sprint closed (POST .../close)")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SprintAnalysis(Document):
+    id: int
+    sprint_id: int
+    project: str | None = Field(description="the project's key, or null for the whole sprint")
+    analysis_type: str
+    total_story_points: float
+    completed_story_points: float
+    total_issues: int
+    completed_issues: int
+    discipline_breakdown: Metadata
+    issue_details: list[Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Workstream(Document):
+    id: int
+    project: str = Field(description="the project's key")
+    name: str
+    jira_board_id: int | None
+    jira_board_name: str | None
+    workstream_type: Literal["standard", "epic", "initiative"]
+    category: str | None
+    is_active: bool
+    metadata: Metadata
+    timezone: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SprintWorkstream(Document):
+    """A workstream's part in a sprint."""
+
+    id: int
+    sprint_id: int
+    workstream_id: int
+    workstream: str = Field(description="the workstream's name")
+    project: str = Field(description="the workstream's project, by key")
+    association_type: Literal["primary", "secondary", "dependency"]
+    expected_story_points: float | None
+    actual_story_points: float | None
+    priority: int | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SprintMetric(Document):
+    """A snapshot of a workstream in a sprint."""
+
+    id: int
+    sprint_id: int
+    workstream_id: int
+    snapshot_at: datetime
+    issues_total: int
+    issues_completed: int
+    issues_blocked: int
+    bugs: int
+    story_points_total: float
+    story_points_completed: float
+    completion_percent: float | None
+    velocity: float | None
+    burndown_rate: float | None
+    scope_added_points: float
+    scope_removed_points: float
+    team_size: int | None
+    capacity_utilization: float | None
+    discipline_breakdown: Metadata
+    status_breakdown: Metadata
+    metadata: Metadata
+    created_at: datetime
+
+
+class SavedReport(Document):
+    id: int
+    report_type: str
+    title: str
+    sprint_id: int | None
+    project: str | None = Field(description="the project's key, if the report is of one")
+    created_by: int | None
+    parameters: Metadata
+    content: Metadata
+    created_at: datetime
+    updated_at: datetime
+
+
+class Capacity(Document):
+    id: int
+    sprint_id: int
+    user_id: int
+    capacity_points: float
+    allocated_points: float
+    created_at: datetime
+    updated_at: datetime
+
+
+class SprintQueueItem(Document):
+    """An item of a person's queue in a sprint: a task or a note."""
+
+    id: int
+    sprint_id: int
+    user_id: int
+    position: int
+    project: str | None = Field(description="the task's project, by key; null for a note")
+    task: str | None = Field(description="the task's key; null for a note")
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SprintReport(BaseModel):
+    """The computed sprint report; each figure carries its own `definition` and
+    `source` (sql/queries/report.sql)."""
+
+    sprint: Metadata
+    commitment: Metadata
+    completed: Metadata
+    completed_outside: Metadata
+    scope_change: Metadata
+    completion: Metadata
+    carry_over: Metadata
+    cycle_time_hours: Metadata
+    lead_time_hours: Metadata
+    burndown: list[Metadata]
+    burndown_source: str
+    burndown_definition: str
+    velocity: Metadata
+    previous_sprint: Metadata | None
+
+
+class TokenCreated(Document):
+    name: str
+    role: Literal["admin", "read", "write", "agent"]
+    projects: list[str]
+    token: str = Field(description="the secret, shown this once")
+
+
+class TokenInfo(Document):
+    name: str
+    role: Literal["admin", "read", "write", "agent"]
+    projects: list[str] = Field(description="the projects' keys; none for an admin token")
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenList(RootModel[list[TokenInfo]]):
+    """Every token, without secrets."""
+
+
+class Export(BaseModel):
+    """Everything of a project, for a backup or a move."""
+
+    project: Metadata
+    epics: list[Metadata]
+    features: list[Metadata]
+    tasks: list[Metadata]
+    dependencies: list[Metadata]
+    history: list[Metadata]
+
+
+class DependencyAdded(Document):
+    task: str
+    depends_on: str
+    created: bool = Field(description="false when the dependency was there already")
+
+
+class LinkAdded(Document):
+    task: str
+    related: str | None = None
+    discovered_from: str | None = None
+    created: bool = Field(description="false when the link was there already")
+
+
+class Liveness(Document):
+    status: Literal["ok"]
+
+
+class Readiness(Document):
+    status: Literal["ready"]
+    migrations: int = Field(description="migrations applied")

@@ -7,9 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from service import access
 from service.models import Patch, Problem
-from service.routes import KEY_PARAMETERS, Endpoint, KeyConvertor
+from service.routes import KEY_PARAMETERS, Endpoint, KeyConvertor, RowIdConvertor
 
 _REF = "#/components/schemas/{model}"
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -45,44 +44,6 @@ _IF_NONE_MATCH = {
 }
 # Routes whose single document If-Match guards (service.routes.if_match)
 _GUARDED = ("patch_", "delete_project", "delete_epic", "delete_feature", "delete_task", "change_status")
-_FREE_OBJECTS: dict[str, dict[str, Any]] = {
-    "token": {
-        "type": "object",
-        "description": "the new token; `token` is its secret, shown this once",
-        "required": ["name", "role", "projects", "token"],
-    },
-    "tokens": {"type": "array", "items": {"type": "object"}, "description": "tokens, without secrets"},
-    "row": {"type": "object", "description": "the row, its columns as fields", "required": ["id"]},
-    "report": {
-        "type": "object",
-        "required": [
-            "sprint",
-            "commitment",
-            "completed",
-            "scope_change",
-            "completion",
-            "carry_over",
-            "cycle_time_hours",
-            "lead_time_hours",
-            "burndown",
-            "velocity",
-            "previous_sprint",
-        ],
-    },
-    "export": {
-        "type": "object",
-        "required": ["project", "epics", "features", "tasks", "dependencies", "history"],
-    },
-    "dependency": {
-        "type": "object",
-        "properties": {
-            "task": {"type": "string"},
-            "depends_on": {"type": "string"},
-            "created": {"type": "boolean"},
-        },
-        "required": ["task", "depends_on", "created"],
-    },
-}
 
 
 class _Components:
@@ -111,33 +72,41 @@ def _not_null(prop: dict[str, Any]) -> None:
 def _response_schema(components: _Components, shape: Any) -> dict[str, Any] | None:
     if shape is None:
         return None
-    if isinstance(shape, str):
-        return _FREE_OBJECTS[shape]
+    if shape is str:
+        return {"type": "string"}
+    if shape is dict:
+        return {"type": "object"}
     if isinstance(shape, list):  # a page: {"items": [...], "next": cursor | null}
-        item = _FREE_OBJECTS[shape[0]] if isinstance(shape[0], str) else components.ref(shape[0])
         return {
             "type": "object",
             "properties": {
-                "items": {"type": "array", "items": item},
+                "items": {"type": "array", "items": components.ref(shape[0])},
                 "next": {"type": ["string", "null"]},
             },
             "required": ["items", "next"],
+            "additionalProperties": False,
         }
     return components.ref(shape)
 
 
-def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
-    parameters: list[dict[str, Any]] = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
-            if convertor == "int"
-            else {"type": "string", "pattern": f"^{KeyConvertor.regex}$"}
-            if name in KEY_PARAMETERS
-            else {"type": "string", "minLength": 1},
+def _path_parameter(name: str, convertor: str) -> dict[str, Any]:
+    """A path parameter as its route's convertor (service.routes) matches it."""
+    if convertor == "id":
+        schema: dict[str, Any] = {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10**RowIdConvertor.DIGITS - 1,
         }
+    elif name in KEY_PARAMETERS:
+        schema = {"type": "string", "pattern": f"^{KeyConvertor.regex}$"}
+    else:  # a plain {name}: one path segment
+        schema = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
+    parameters = [
+        _path_parameter(name, convertor)
         for name, convertor in re.findall(r"{(\w+)(?::(\w+))?}", endpoint.path)
     ]
     if endpoint.query is not None:
@@ -154,44 +123,49 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
                     "description": schema["properties"][name].get("description", ""),
                 }
             )
-    name = endpoint.handler.__name__
-    if endpoint.method == "POST":
+    name = endpoint.operation_id
+    api = not endpoint.probe  # behind the JSON API's guards (service.guards.json_api)
+    if endpoint.method == "POST" and api:
         parameters.append(_IDEMPOTENCY_KEY)
     guarded = name.startswith(_GUARDED) and "{project}" in endpoint.path
     if guarded:
         parameters.append(_IF_MATCH)
-    if endpoint.method == "GET":
+    if endpoint.method == "GET" and api:
         parameters.append(_IF_NONE_MATCH)
     operation: dict[str, Any] = {
-        "operationId": endpoint.handler.__name__,
+        "operationId": name,
         "summary": endpoint.summary,
         "parameters": parameters,
         "responses": {},
     }
     if endpoint.body is not None:
-        body: dict[str, Any] = components.ref(endpoint.body)
-        if endpoint.body_is_list:
-            body = {"type": "array", "items": body, "minItems": 1}
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        operation["requestBody"] = {
+            "required": not endpoint.body_optional,
+            "content": {"application/json": {"schema": components.ref(endpoint.body)}},
+        }
     for status, (description, shape) in sorted(endpoint.responses.items()):
         response: dict[str, Any] = {"description": description}
         content = _response_schema(components, shape)
         if content is not None:
-            response["content"] = {"application/json": {"schema": content}}
+            response["content"] = {endpoint.media_type: {"schema": content}}
         elif status >= 400:
             response["content"] = _PROBLEM
         operation["responses"][str(status)] = response
-    for code, description in _COMMON_ERRORS.items():
-        operation["responses"].setdefault(code, {"description": description, "content": _PROBLEM})
-    if endpoint.method == "GET":
+    if api:
+        for code, description in _COMMON_ERRORS.items():
+            operation["responses"].setdefault(code, {"description": description, "content": _PROBLEM})
+    if endpoint.method == "GET" and api:
         operation["responses"]["304"] = {"description": "If-None-Match names the current ETag"}
     if guarded:
         operation["responses"]["412"] = {"description": "If-Match names an old ETag", "content": _PROBLEM}
     # Who may call it: the same rule service.access.Authorize applies.
-    rule = access.rule_for(endpoint.method, endpoint.path)
-    operation["security"] = [{"bearer": []}]
+    rule = endpoint.access_rule
     operation["x-worktrack-role"] = rule.need
     operation["description"] = _ROLE_WORDS[rule.need]
+    if rule.need == "open":
+        operation["security"] = []
+        return operation
+    operation["security"] = [{"bearer": []}]
     if rule.project_from == "sprint":
         operation["x-worktrack-project"] = "sprint"
         operation["description"] = "Needs the role read (or agent, write, admin) on a project of the sprint."
@@ -225,42 +199,7 @@ def openapi_path(path: str) -> str:
 def build(endpoints: list[Endpoint]) -> dict[str, Any]:
     components = _Components()
     components.ref(Problem)
-    paths: dict[str, dict[str, Any]] = {
-        "/healthz": {
-            "get": {
-                "operationId": "healthz",
-                "security": [],
-                "summary": "The process is up",
-                "responses": {"200": {"description": "up"}},
-            }
-        },
-        "/metrics": {
-            "get": {
-                "operationId": "metrics",
-                "summary": "Prometheus metrics",
-                "responses": {
-                    "200": {
-                        "description": "metrics in the Prometheus text format",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
-            }
-        },
-        "/readyz": {
-            "get": {
-                "operationId": "readyz",
-                "security": [],
-                "summary": "The database answers and holds exactly this build's migrations",
-                "responses": {
-                    "200": {"description": "ready"},
-                    "503": {"description": "not ready, with the reason", "content": _PROBLEM},
-                },
-            }
-        },
-    }
-    metrics_protected = access.METRICS_RULE.need != "open"
-    paths["/metrics"]["get"]["security"] = [{"bearer": []}] if metrics_protected else []
-    paths["/metrics"]["get"]["x-worktrack-role"] = access.METRICS_RULE.need
+    paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
         path = openapi_path(endpoint.path)
         paths.setdefault(path, {})[endpoint.method.lower()] = _operation(components, endpoint)

@@ -8,6 +8,30 @@ CREATE FUNCTION public.api_cursor(VARIADIC parts text[]) RETURNS text
                            E'+/\n', '-_'), '=')
 $$;
 
+CREATE TABLE public.team_capacities (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    capacity_points numeric(10,2) DEFAULT 0 NOT NULL,
+    allocated_points numeric(10,2) DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_team_capacities_points_not_negative CHECK (((capacity_points >= (0)::numeric) AND (allocated_points >= (0)::numeric)))
+);
+
+CREATE FUNCTION public.capacity_json(c public.team_capacities) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', c.id,
+        'sprint_id', c.sprint_id,
+        'user_id', c.user_id,
+        'capacity_points', c.capacity_points,
+        'allocated_points', c.allocated_points,
+        'created_at', c.created_at,
+        'updated_at', c.updated_at)
+$$;
+
 CREATE TABLE public.epics (
     id bigint NOT NULL,
     project_id bigint NOT NULL,
@@ -182,6 +206,38 @@ BEGIN
 END;
 $$;
 
+CREATE TABLE public.reports (
+    id bigint NOT NULL,
+    report_type text NOT NULL,
+    title text NOT NULL,
+    sprint_id bigint,
+    project_id bigint,
+    created_by bigint,
+    parameters jsonb DEFAULT '{}'::jsonb NOT NULL,
+    content jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_reports_content_is_object CHECK ((jsonb_typeof(content) = 'object'::text)),
+    CONSTRAINT chk_reports_parameters_is_object CHECK ((jsonb_typeof(parameters) = 'object'::text)),
+    CONSTRAINT chk_reports_title_not_blank CHECK ((btrim(title) <> ''::text))
+);
+
+CREATE FUNCTION public.report_json(r public.reports, project_key text) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', r.id,
+        'report_type', r.report_type,
+        'title', r.title,
+        'sprint_id', r.sprint_id,
+        'project', project_key,
+        'created_by', r.created_by,
+        'parameters', r.parameters,
+        'content', r.content,
+        'created_at', r.created_at,
+        'updated_at', r.updated_at)
+$$;
+
 CREATE FUNCTION public.require_known_timezone() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -211,6 +267,43 @@ BEGIN
     NEW.updated_at := now();
     RETURN NEW;
 END;
+$$;
+
+CREATE TABLE public.sprint_analyses (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    analysis_type text NOT NULL,
+    total_story_points numeric(10,2) DEFAULT 0 NOT NULL,
+    completed_story_points numeric(10,2) DEFAULT 0 NOT NULL,
+    total_issues integer DEFAULT 0 NOT NULL,
+    completed_issues integer DEFAULT 0 NOT NULL,
+    discipline_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
+    issue_details jsonb DEFAULT '[]'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    project_id bigint,
+    CONSTRAINT chk_sprint_analyses_issues CHECK (((total_issues >= 0) AND (completed_issues >= 0) AND (completed_issues <= total_issues))),
+    CONSTRAINT chk_sprint_analyses_json_shapes CHECK (((jsonb_typeof(discipline_breakdown) = 'object'::text) AND (jsonb_typeof(issue_details) = 'array'::text))),
+    CONSTRAINT chk_sprint_analyses_points CHECK (((total_story_points >= (0)::numeric) AND (completed_story_points >= (0)::numeric) AND (completed_story_points <= total_story_points))),
+    CONSTRAINT chk_sprint_analyses_team_count_is_integer CHECK (((discipline_breakdown ->> 'team_count'::text) ~ '^-?[0-9]{1,9}$'::text))
+);
+
+CREATE FUNCTION public.sprint_analysis_json(a public.sprint_analyses, project_key text) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', a.id,
+        'sprint_id', a.sprint_id,
+        'project', project_key,
+        'analysis_type', a.analysis_type,
+        'total_story_points', a.total_story_points,
+        'completed_story_points', a.completed_story_points,
+        'total_issues', a.total_issues,
+        'completed_issues', a.completed_issues,
+        'discipline_breakdown', a.discipline_breakdown,
+        'issue_details', a.issue_details,
+        'created_at', a.created_at,
+        'updated_at', a.updated_at)
 $$;
 
 CREATE TABLE public.sprints (
@@ -277,6 +370,26 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION public.sprint_json(s public.sprints) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', s.id,
+        'jira_sprint_id', s.jira_sprint_id,
+        'name', s.name,
+        'state', s.state,
+        'start_date', s.start_date,
+        'end_date', s.end_date,
+        'goal', s.goal,
+        'jira_board_id', s.jira_board_id,
+        'jira_project_key', s.jira_project_key,
+        'timezone', s.timezone,
+        'activated_at', s.activated_at,
+        'completed_at', s.completed_at,
+        'created_at', s.created_at,
+        'updated_at', s.updated_at)
+$$;
+
 CREATE FUNCTION public.sprint_membership_events_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -291,6 +404,92 @@ BEGIN
               CONSTRAINT = 'chk_sprint_membership_events_append_only',
               TABLE = 'sprint_membership_events';
 END;
+$$;
+
+CREATE TABLE public.project_sprint_metrics (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    workstream_id bigint NOT NULL,
+    snapshot_at timestamp with time zone DEFAULT now() NOT NULL,
+    issues_total integer DEFAULT 0 NOT NULL,
+    issues_completed integer DEFAULT 0 NOT NULL,
+    issues_blocked integer DEFAULT 0 NOT NULL,
+    bugs integer DEFAULT 0 NOT NULL,
+    story_points_total numeric(10,2) DEFAULT 0 NOT NULL,
+    story_points_completed numeric(10,2) DEFAULT 0 NOT NULL,
+    completion_percent numeric(5,2),
+    velocity numeric(10,2),
+    burndown_rate numeric(10,2),
+    scope_added_points numeric(10,2) DEFAULT 0 NOT NULL,
+    scope_removed_points numeric(10,2) DEFAULT 0 NOT NULL,
+    team_size integer,
+    capacity_utilization numeric(5,2),
+    discipline_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
+    status_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_project_sprint_metrics_breakdowns_are_objects CHECK (((jsonb_typeof(discipline_breakdown) = 'object'::text) AND (jsonb_typeof(status_breakdown) = 'object'::text) AND (jsonb_typeof(metadata) = 'object'::text))),
+    CONSTRAINT chk_project_sprint_metrics_capacity_utilization CHECK (((capacity_utilization >= (0)::numeric) AND (capacity_utilization <= (100)::numeric))),
+    CONSTRAINT chk_project_sprint_metrics_completed_within_total CHECK (((issues_completed <= issues_total) AND (story_points_completed <= story_points_total))),
+    CONSTRAINT chk_project_sprint_metrics_completion_percent CHECK (((completion_percent >= (0)::numeric) AND (completion_percent <= (100)::numeric))),
+    CONSTRAINT chk_project_sprint_metrics_counts_not_negative CHECK (((issues_total >= 0) AND (issues_completed >= 0) AND (issues_blocked >= 0) AND (bugs >= 0) AND (team_size >= 0))),
+    CONSTRAINT chk_project_sprint_metrics_points_not_negative CHECK (((story_points_total >= (0)::numeric) AND (story_points_completed >= (0)::numeric) AND (velocity >= (0)::numeric) AND (scope_added_points >= (0)::numeric) AND (scope_removed_points >= (0)::numeric)))
+);
+
+CREATE FUNCTION public.sprint_metric_json(m public.project_sprint_metrics) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', m.id,
+        'sprint_id', m.sprint_id,
+        'workstream_id', m.workstream_id,
+        'snapshot_at', m.snapshot_at,
+        'issues_total', m.issues_total,
+        'issues_completed', m.issues_completed,
+        'issues_blocked', m.issues_blocked,
+        'bugs', m.bugs,
+        'story_points_total', m.story_points_total,
+        'story_points_completed', m.story_points_completed,
+        'completion_percent', m.completion_percent,
+        'velocity', m.velocity,
+        'burndown_rate', m.burndown_rate,
+        'scope_added_points', m.scope_added_points,
+        'scope_removed_points', m.scope_removed_points,
+        'team_size', m.team_size,
+        'capacity_utilization', m.capacity_utilization,
+        'discipline_breakdown', m.discipline_breakdown,
+        'status_breakdown', m.status_breakdown,
+        'metadata', m.metadata,
+        'created_at', m.created_at)
+$$;
+
+CREATE TABLE public.sprint_queue_items (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    task_project_id bigint,
+    task_id bigint,
+    notes text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_sprint_queue_items_position_positive CHECK (("position" >= 1)),
+    CONSTRAINT chk_sprint_queue_items_task_whole CHECK (((task_project_id IS NULL) = (task_id IS NULL)))
+);
+
+CREATE FUNCTION public.sprint_queue_item_json(q public.sprint_queue_items, project_key text, task_key text) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', q.id,
+        'sprint_id', q.sprint_id,
+        'user_id', q.user_id,
+        'position', q.position,
+        'project', project_key,
+        'task', task_key,
+        'notes', q.notes,
+        'created_at', q.created_at,
+        'updated_at', q.updated_at)
 $$;
 
 CREATE FUNCTION public.sprint_start(sprint_id bigint, activated_at timestamp with time zone DEFAULT NULL::timestamp with time zone, end_date date DEFAULT NULL::date) RETURNS public.sprints
@@ -332,6 +531,40 @@ BEGIN
                       LIMIT 1),
                     'UTC');
 END;
+$$;
+
+CREATE TABLE public.project_sprint_associations (
+    id bigint NOT NULL,
+    sprint_id bigint NOT NULL,
+    workstream_id bigint NOT NULL,
+    association_type text DEFAULT 'primary'::text NOT NULL,
+    expected_story_points numeric(10,2),
+    actual_story_points numeric(10,2),
+    priority integer,
+    is_active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_project_sprint_associations_points_not_negative CHECK (((expected_story_points >= (0)::numeric) AND (actual_story_points >= (0)::numeric))),
+    CONSTRAINT chk_project_sprint_associations_priority_positive CHECK ((priority >= 1)),
+    CONSTRAINT chk_project_sprint_associations_type CHECK ((association_type = ANY (ARRAY['primary'::text, 'secondary'::text, 'dependency'::text])))
+);
+
+CREATE FUNCTION public.sprint_workstream_json(a public.project_sprint_associations, project_key text, workstream_name text) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', a.id,
+        'sprint_id', a.sprint_id,
+        'workstream_id', a.workstream_id,
+        'workstream', workstream_name,
+        'project', project_key,
+        'association_type', a.association_type,
+        'expected_story_points', a.expected_story_points,
+        'actual_story_points', a.actual_story_points,
+        'priority', a.priority,
+        'is_active', a.is_active,
+        'created_at', a.created_at,
+        'updated_at', a.updated_at)
 $$;
 
 CREATE FUNCTION public.sprints_apply_state_change() RETURNS trigger
@@ -859,6 +1092,74 @@ BEGIN
 END;
 $$;
 
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    email text NOT NULL,
+    username text NOT NULL,
+    full_name text,
+    jira_account_id text,
+    is_active boolean DEFAULT true NOT NULL,
+    is_superuser boolean DEFAULT false NOT NULL,
+    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT chk_users_email_format CHECK ((email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text)),
+    CONSTRAINT chk_users_settings_is_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
+    CONSTRAINT chk_users_username_not_blank CHECK ((btrim(username) <> ''::text))
+);
+
+CREATE FUNCTION public.user_json(u public.users) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', u.id,
+        'email', u.email,
+        'username', u.username,
+        'full_name', u.full_name,
+        'jira_account_id', u.jira_account_id,
+        'is_active', u.is_active,
+        'is_superuser', u.is_superuser,
+        'settings', u.settings,
+        'created_at', u.created_at,
+        'updated_at', u.updated_at)
+$$;
+
+CREATE TABLE public.project_workstreams (
+    id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    name text NOT NULL,
+    jira_board_id bigint,
+    jira_board_name text,
+    workstream_type text DEFAULT 'standard'::text NOT NULL,
+    category text,
+    is_active boolean DEFAULT true NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    timezone text,
+    CONSTRAINT chk_project_workstreams_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT chk_project_workstreams_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT chk_project_workstreams_type CHECK ((workstream_type = ANY (ARRAY['standard'::text, 'epic'::text, 'initiative'::text])))
+);
+
+CREATE FUNCTION public.workstream_json(w public.project_workstreams, project_key text) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object(
+        'id', w.id,
+        'project', project_key,
+        'name', w.name,
+        'jira_board_id', w.jira_board_id,
+        'jira_board_name', w.jira_board_name,
+        'workstream_type', w.workstream_type,
+        'category', w.category,
+        'is_active', w.is_active,
+        'metadata', w.metadata,
+        'timezone', w.timezone,
+        'created_at', w.created_at,
+        'updated_at', w.updated_at)
+$$;
+
 CREATE FUNCTION public.worktrack_token_projects() RETURNS bigint[]
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT nullif(current_setting('worktrack.project_ids', true), '')::bigint[] $$;
@@ -931,22 +1232,6 @@ CREATE TABLE public.import_transactions (
     CONSTRAINT chk_import_transactions_source_not_blank CHECK ((btrim(source) <> ''::text))
 );
 
-CREATE TABLE public.project_sprint_associations (
-    id bigint NOT NULL,
-    sprint_id bigint NOT NULL,
-    workstream_id bigint NOT NULL,
-    association_type text DEFAULT 'primary'::text NOT NULL,
-    expected_story_points numeric(10,2),
-    actual_story_points numeric(10,2),
-    priority integer,
-    is_active boolean DEFAULT true NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_project_sprint_associations_points_not_negative CHECK (((expected_story_points >= (0)::numeric) AND (actual_story_points >= (0)::numeric))),
-    CONSTRAINT chk_project_sprint_associations_priority_positive CHECK ((priority >= 1)),
-    CONSTRAINT chk_project_sprint_associations_type CHECK ((association_type = ANY (ARRAY['primary'::text, 'secondary'::text, 'dependency'::text])))
-);
-
 ALTER TABLE public.project_sprint_associations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.project_sprint_associations_id_seq
     START WITH 1
@@ -956,36 +1241,6 @@ ALTER TABLE public.project_sprint_associations ALTER COLUMN id ADD GENERATED ALW
     CACHE 1
 );
 
-CREATE TABLE public.project_sprint_metrics (
-    id bigint NOT NULL,
-    sprint_id bigint NOT NULL,
-    workstream_id bigint NOT NULL,
-    snapshot_at timestamp with time zone DEFAULT now() NOT NULL,
-    issues_total integer DEFAULT 0 NOT NULL,
-    issues_completed integer DEFAULT 0 NOT NULL,
-    issues_blocked integer DEFAULT 0 NOT NULL,
-    bugs integer DEFAULT 0 NOT NULL,
-    story_points_total numeric(10,2) DEFAULT 0 NOT NULL,
-    story_points_completed numeric(10,2) DEFAULT 0 NOT NULL,
-    completion_percent numeric(5,2),
-    velocity numeric(10,2),
-    burndown_rate numeric(10,2),
-    scope_added_points numeric(10,2) DEFAULT 0 NOT NULL,
-    scope_removed_points numeric(10,2) DEFAULT 0 NOT NULL,
-    team_size integer,
-    capacity_utilization numeric(5,2),
-    discipline_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
-    status_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_project_sprint_metrics_breakdowns_are_objects CHECK (((jsonb_typeof(discipline_breakdown) = 'object'::text) AND (jsonb_typeof(status_breakdown) = 'object'::text) AND (jsonb_typeof(metadata) = 'object'::text))),
-    CONSTRAINT chk_project_sprint_metrics_capacity_utilization CHECK (((capacity_utilization >= (0)::numeric) AND (capacity_utilization <= (100)::numeric))),
-    CONSTRAINT chk_project_sprint_metrics_completed_within_total CHECK (((issues_completed <= issues_total) AND (story_points_completed <= story_points_total))),
-    CONSTRAINT chk_project_sprint_metrics_completion_percent CHECK (((completion_percent >= (0)::numeric) AND (completion_percent <= (100)::numeric))),
-    CONSTRAINT chk_project_sprint_metrics_counts_not_negative CHECK (((issues_total >= 0) AND (issues_completed >= 0) AND (issues_blocked >= 0) AND (bugs >= 0) AND (team_size >= 0))),
-    CONSTRAINT chk_project_sprint_metrics_points_not_negative CHECK (((story_points_total >= (0)::numeric) AND (story_points_completed >= (0)::numeric) AND (velocity >= (0)::numeric) AND (scope_added_points >= (0)::numeric) AND (scope_removed_points >= (0)::numeric)))
-);
-
 ALTER TABLE public.project_sprint_metrics ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.project_sprint_metrics_id_seq
     START WITH 1
@@ -993,24 +1248,6 @@ ALTER TABLE public.project_sprint_metrics ALTER COLUMN id ADD GENERATED ALWAYS A
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
-CREATE TABLE public.project_workstreams (
-    id bigint NOT NULL,
-    project_id bigint NOT NULL,
-    name text NOT NULL,
-    jira_board_id bigint,
-    jira_board_name text,
-    workstream_type text DEFAULT 'standard'::text NOT NULL,
-    category text,
-    is_active boolean DEFAULT true NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    timezone text,
-    CONSTRAINT chk_project_workstreams_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT chk_project_workstreams_name_not_blank CHECK ((btrim(name) <> ''::text)),
-    CONSTRAINT chk_project_workstreams_type CHECK ((workstream_type = ANY (ARRAY['standard'::text, 'epic'::text, 'initiative'::text])))
 );
 
 ALTER TABLE public.project_workstreams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1031,22 +1268,6 @@ ALTER TABLE public.projects ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
-CREATE TABLE public.reports (
-    id bigint NOT NULL,
-    report_type text NOT NULL,
-    title text NOT NULL,
-    sprint_id bigint,
-    project_id bigint,
-    created_by bigint,
-    parameters jsonb DEFAULT '{}'::jsonb NOT NULL,
-    content jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_reports_content_is_object CHECK ((jsonb_typeof(content) = 'object'::text)),
-    CONSTRAINT chk_reports_parameters_is_object CHECK ((jsonb_typeof(parameters) = 'object'::text)),
-    CONSTRAINT chk_reports_title_not_blank CHECK ((btrim(title) <> ''::text))
-);
-
 ALTER TABLE public.reports ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.reports_id_seq
     START WITH 1
@@ -1054,25 +1275,6 @@ ALTER TABLE public.reports ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
-CREATE TABLE public.sprint_analyses (
-    id bigint NOT NULL,
-    sprint_id bigint NOT NULL,
-    analysis_type text NOT NULL,
-    total_story_points numeric(10,2) DEFAULT 0 NOT NULL,
-    completed_story_points numeric(10,2) DEFAULT 0 NOT NULL,
-    total_issues integer DEFAULT 0 NOT NULL,
-    completed_issues integer DEFAULT 0 NOT NULL,
-    discipline_breakdown jsonb DEFAULT '{}'::jsonb NOT NULL,
-    issue_details jsonb DEFAULT '[]'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    project_id bigint,
-    CONSTRAINT chk_sprint_analyses_issues CHECK (((total_issues >= 0) AND (completed_issues >= 0) AND (completed_issues <= total_issues))),
-    CONSTRAINT chk_sprint_analyses_json_shapes CHECK (((jsonb_typeof(discipline_breakdown) = 'object'::text) AND (jsonb_typeof(issue_details) = 'array'::text))),
-    CONSTRAINT chk_sprint_analyses_points CHECK (((total_story_points >= (0)::numeric) AND (completed_story_points >= (0)::numeric) AND (completed_story_points <= total_story_points))),
-    CONSTRAINT chk_sprint_analyses_team_count_is_integer CHECK (((discipline_breakdown ->> 'team_count'::text) ~ '^-?[0-9]{1,9}$'::text))
 );
 
 ALTER TABLE public.sprint_analyses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1108,20 +1310,6 @@ ALTER TABLE public.sprint_membership_events ALTER COLUMN id ADD GENERATED ALWAYS
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
-CREATE TABLE public.sprint_queue_items (
-    id bigint NOT NULL,
-    sprint_id bigint NOT NULL,
-    user_id bigint NOT NULL,
-    "position" integer NOT NULL,
-    task_project_id bigint,
-    task_id bigint,
-    notes text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_sprint_queue_items_position_positive CHECK (("position" >= 1)),
-    CONSTRAINT chk_sprint_queue_items_task_whole CHECK (((task_project_id IS NULL) = (task_id IS NULL)))
 );
 
 ALTER TABLE public.sprint_queue_items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1187,17 +1375,6 @@ ALTER TABLE public.tasks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
-CREATE TABLE public.team_capacities (
-    id bigint NOT NULL,
-    sprint_id bigint NOT NULL,
-    user_id bigint NOT NULL,
-    capacity_points numeric(10,2) DEFAULT 0 NOT NULL,
-    allocated_points numeric(10,2) DEFAULT 0 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_team_capacities_points_not_negative CHECK (((capacity_points >= (0)::numeric) AND (allocated_points >= (0)::numeric)))
-);
-
 ALTER TABLE public.team_capacities ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.team_capacities_id_seq
     START WITH 1
@@ -1205,22 +1382,6 @@ ALTER TABLE public.team_capacities ALTER COLUMN id ADD GENERATED ALWAYS AS IDENT
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
-CREATE TABLE public.users (
-    id bigint NOT NULL,
-    email text NOT NULL,
-    username text NOT NULL,
-    full_name text,
-    jira_account_id text,
-    is_active boolean DEFAULT true NOT NULL,
-    is_superuser boolean DEFAULT false NOT NULL,
-    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT chk_users_email_format CHECK ((email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text)),
-    CONSTRAINT chk_users_settings_is_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
-    CONSTRAINT chk_users_username_not_blank CHECK ((btrim(username) <> ''::text))
 );
 
 ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

@@ -29,15 +29,64 @@ def test_every_route_is_described(client: TestClient) -> None:
     served = {
         (openapi_path(route.path), method)
         for route in client.app.routes  # type: ignore[attr-defined]
-        if isinstance(route, Route) and route.path != "/openapi.json" and route.include_in_schema
+        if isinstance(route, Route) and route.include_in_schema
         for method in (route.methods or set()) - {"HEAD"}
     }
-    assert served == described
+    assert served - described == set(), "served but not described"
+    assert described - served == set(), "described but not served"
+    assert {("/healthz", "GET"), ("/readyz", "GET"), ("/metrics", "GET"), ("/openapi.json", "GET")} <= served
     claim = document["paths"]["/tasks/claim"]["post"]
     assert set(claim["responses"]) >= {"200", "204", "404", "422", "503"}
     assert claim["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ClaimRequest"
     }
+
+
+def test_every_response_is_described_by_a_named_shape(client: TestClient) -> None:
+    """No free-form objects: each answer with a body has a schema of its own, and the
+    sprint side's documents refuse fields they do not name."""
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                for media, content in response.get("content", {}).items():
+                    schema = content["schema"]
+                    where = f"{method.upper()} {path} {status} {media}"
+                    if "$ref" in schema:
+                        assert schema["$ref"].removeprefix("#/components/schemas/") in schemas, where
+                    elif schema.get("type") == "object" and "items" in schema.get("properties", {}):
+                        assert "$ref" in schema["properties"]["items"]["items"], where  # a page
+                    else:
+                        assert (path, schema) in (
+                            ("/metrics", {"type": "string"}),
+                            ("/openapi.json", {"type": "object"}),
+                        ), where
+    for name in (
+        "User",
+        "Sprint",
+        "Workstream",
+        "SprintWorkstream",
+        "SprintMetric",
+        "SprintAnalysis",
+        "SavedReport",
+        "Capacity",
+        "SprintQueueItem",
+        "TokenInfo",
+    ):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert "project_id" not in schemas["Workstream"]["properties"]
+    assert schemas["Workstream"]["properties"]["project"]["type"] == "string"
+
+
+def test_row_ids_in_paths_are_published_as_the_route_matches_them(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    (sprint_id,) = document["paths"]["/sprints/{sprint_id}"]["get"]["parameters"][:1]
+    assert sprint_id["schema"] == {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+    assert client.get(f"/sprints/{10**18 - 1}").status_code == 404  # matched, no such sprint
+    assert client.get(f"/sprints/{10**18}").status_code == 404  # not matched at all
+    assert client.get("/sprints/0").status_code == 404
+    assert client.get("/sprints/007").status_code == 404
 
 
 @pytest.fixture(scope="module")

@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from service import queries
-from service.db import fetch_text, fetch_value
+from service.db import fetch_row, fetch_text, fetch_value
+from service.models import AnalysisCreate, SprintCreate
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("sprints")
-_INSERT, _GET, _EXISTS, _LIST = _Q["sprint_insert"], _Q["sprint_get"], _Q["sprint_exists"], _Q["sprint_list"]
+_INSERT, _GET, _LIST = _Q["sprint_insert"], _Q["sprint_get"], _Q["sprint_list"]
 _UPDATE, _DELETE = _Q["sprint_update"], _Q["sprint_delete"]
 _START, _CLOSE = _Q["sprint_start"], _Q["sprint_close"]
 _ANALYSIS_INSERT, _ANALYSIS_LIST = _Q["analysis_insert"], _Q["analysis_list"]
 _REPORT = queries.load("report")["sprint_report"]
 
 
-async def insert(conn: Conn, **fields: Any) -> str:
-    return str(await fetch_value(conn, _INSERT, **fields))
+async def insert(conn: Conn, sprint: SprintCreate) -> str:
+    return str(await fetch_value(conn, _INSERT, **sprint.model_dump()))
 
 
 async def get(conn: Conn, *, id: int) -> str | None:
     return await fetch_text(conn, _GET, id=id)
-
-
-async def exists(conn: Conn, *, id: int) -> bool:
-    return bool(await fetch_value(conn, _EXISTS, id=id))
 
 
 async def page(
@@ -67,24 +64,30 @@ async def delete(conn: Conn, *, id: int) -> bool:
     return await fetch_value(conn, _DELETE, id=id) is not None
 
 
-async def add_analysis(
-    conn: Conn,
-    *,
-    sprint_id: int,
-    discipline_breakdown: dict[str, Any],
-    issue_details: list[Any],
-    **fields: Any,
-) -> str:
-    return str(
-        await fetch_value(
-            conn,
-            _ANALYSIS_INSERT,
-            sprint_id=sprint_id,
-            discipline_breakdown=Jsonb(discipline_breakdown),
-            issue_details=Jsonb(issue_details),
-            **fields,
-        )
+class AnalysisAdded(NamedTuple):
+    """The new analysis, or None and which of the rows it names was not found."""
+
+    doc: str | None
+    sprint_found: bool
+    project_found: bool
+
+
+async def add_analysis(conn: Conn, *, sprint_id: int, analysis: AnalysisCreate) -> AnalysisAdded:
+    row = await fetch_row(
+        conn,
+        _ANALYSIS_INSERT,
+        sprint_id=sprint_id,
+        project=analysis.project,
+        analysis_type=analysis.analysis_type,
+        total_story_points=analysis.total_story_points,
+        completed_story_points=analysis.completed_story_points,
+        total_issues=analysis.total_issues,
+        completed_issues=analysis.completed_issues,
+        discipline_breakdown=Jsonb(analysis.discipline_breakdown),
+        issue_details=Jsonb(analysis.issue_details),
     )
+    assert row is not None  # the statement always answers one row
+    return AnalysisAdded(row[0], row[1], row[2])
 
 
 async def analyses(conn: Conn, *, sprint_id: int, analysis_type: str | None) -> str | None:

@@ -9,6 +9,7 @@ from psycopg.types.json import Jsonb
 
 from service import queries
 from service.db import fetch_text, fetch_value
+from service.models import UserCreate
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("users")
@@ -16,8 +17,20 @@ _INSERT, _GET, _LIST = _Q["user_insert"], _Q["user_get"], _Q["user_list"]
 _UPDATE, _DELETE = _Q["user_update"], _Q["user_delete"]
 
 
-async def insert(conn: Conn, *, settings: dict[str, Any], **fields: Any) -> str:
-    return str(await fetch_value(conn, _INSERT, settings=Jsonb(settings), **fields))
+async def insert(conn: Conn, user: UserCreate) -> str:
+    return str(
+        await fetch_value(
+            conn,
+            _INSERT,
+            email=user.email,
+            username=user.username,
+            full_name=user.full_name,
+            jira_account_id=user.jira_account_id,
+            is_active=user.is_active,
+            is_superuser=user.is_superuser,
+            settings=Jsonb(user.settings),
+        )
+    )
 
 
 async def get(conn: Conn, *, id: int) -> str | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from service import queries
 from service.db import fetch_row, fetch_text, fetch_value
+from service.models import AssociationPut, MetricCreate, WorkstreamCreate
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("workstreams")
@@ -22,9 +23,21 @@ _ASSOCIATE, _ASSOCIATIONS, _DISSOCIATE = (
 _METRIC_INSERT, _METRICS = _Q["metric_insert"], _Q["metric_list"]
 
 
-async def insert(conn: Conn, *, metadata: dict[str, Any], **fields: Any) -> str | None:
+async def insert(conn: Conn, workstream: WorkstreamCreate) -> str | None:
     """The new workstream, or None when its project does not exist."""
-    return await fetch_text(conn, _INSERT, metadata=Jsonb(metadata), **fields)
+    return await fetch_text(
+        conn,
+        _INSERT,
+        project=workstream.project,
+        name=workstream.name,
+        jira_board_id=workstream.jira_board_id,
+        jira_board_name=workstream.jira_board_name,
+        workstream_type=workstream.workstream_type,
+        category=workstream.category,
+        is_active=workstream.is_active,
+        metadata=Jsonb(workstream.metadata),
+        timezone=workstream.timezone,
+    )
 
 
 async def get(conn: Conn, *, id: int) -> str | None:
@@ -56,11 +69,22 @@ async def delete(conn: Conn, *, id: int) -> bool:
     return await fetch_value(conn, _DELETE, id=id) is not None
 
 
-async def associate(conn: Conn, **fields: Any) -> tuple[str, bool]:
-    """The association and whether it is new."""
-    row = await fetch_row(conn, _ASSOCIATE, **fields)
-    assert row is not None
-    return str(row[0]), bool(row[1])
+async def associate(
+    conn: Conn, *, sprint_id: int, workstream_id: int, association: AssociationPut
+) -> tuple[str, bool] | None:
+    """The association and whether it is new, or None when the sprint does not exist."""
+    row = await fetch_row(
+        conn,
+        _ASSOCIATE,
+        sprint_id=sprint_id,
+        workstream_id=workstream_id,
+        association_type=association.association_type,
+        expected_story_points=association.expected_story_points,
+        actual_story_points=association.actual_story_points,
+        priority=association.priority,
+        is_active=association.is_active,
+    )
+    return None if row is None else (str(row[0]), bool(row[1]))
 
 
 async def associations(conn: Conn, *, sprint_id: int) -> str | None:
@@ -71,24 +95,40 @@ async def dissociate(conn: Conn, *, sprint_id: int, workstream_id: int) -> bool:
     return await fetch_value(conn, _DISSOCIATE, sprint_id=sprint_id, workstream_id=workstream_id) is not None
 
 
-async def add_metric(
-    conn: Conn,
-    *,
-    discipline_breakdown: dict[str, Any],
-    status_breakdown: dict[str, Any],
-    metadata: dict[str, Any],
-    **fields: Any,
-) -> str:
-    return str(
-        await fetch_value(
-            conn,
-            _METRIC_INSERT,
-            discipline_breakdown=Jsonb(discipline_breakdown),
-            status_breakdown=Jsonb(status_breakdown),
-            metadata=Jsonb(metadata),
-            **fields,
-        )
+class MetricAdded(NamedTuple):
+    """The new snapshot, or None and which of the rows it names was not found."""
+
+    doc: str | None
+    sprint_found: bool
+    workstream_found: bool
+
+
+async def add_metric(conn: Conn, *, sprint_id: int, metric: MetricCreate) -> MetricAdded:
+    row = await fetch_row(
+        conn,
+        _METRIC_INSERT,
+        sprint_id=sprint_id,
+        workstream_id=metric.workstream_id,
+        snapshot_at=metric.snapshot_at,
+        issues_total=metric.issues_total,
+        issues_completed=metric.issues_completed,
+        issues_blocked=metric.issues_blocked,
+        bugs=metric.bugs,
+        story_points_total=metric.story_points_total,
+        story_points_completed=metric.story_points_completed,
+        completion_percent=metric.completion_percent,
+        velocity=metric.velocity,
+        burndown_rate=metric.burndown_rate,
+        scope_added_points=metric.scope_added_points,
+        scope_removed_points=metric.scope_removed_points,
+        team_size=metric.team_size,
+        capacity_utilization=metric.capacity_utilization,
+        discipline_breakdown=Jsonb(metric.discipline_breakdown),
+        status_breakdown=Jsonb(metric.status_breakdown),
+        metadata=Jsonb(metric.metadata),
     )
+    assert row is not None  # the statement always answers one row
+    return MetricAdded(row[0], row[1], row[2])
 
 
 async def metrics(conn: Conn, *, sprint_id: int, workstream_id: int | None) -> str | None:

@@ -1,5 +1,6 @@
 """HTTP endpoints, one module per area. Each module lists its endpoints in ENDPOINTS;
-the app builds its routes and the OpenAPI document from those lists."""
+the app builds its routes and the OpenAPI document from those lists, and each
+endpoint's declaration reads and checks its request before the handler runs."""
 
 from __future__ import annotations
 
@@ -15,17 +16,22 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.access import Rule, rule_for
+from service.api import read_body, read_query
 from service.errors import PreconditionFailed
 from service.guards import etag
 from service.idempotency import CONNECTION
 
 Handler = Callable[[Request], Awaitable[Response]]
+# A handler takes the request, then `body=` and `query=` when its endpoint declares them.
+TypedHandler = Callable[..., Awaitable[Response]]
 
 
 class RowIdConvertor(Convertor[int]):
     """{name:id} in a path: a row id, 1 to 18 digits (within bigint), else no route (404)."""
 
-    regex = "[1-9][0-9]{0,17}"
+    DIGITS = 18
+    regex = f"[1-9][0-9]{{0,{DIGITS - 1}}}"
 
     def convert(self, value: str) -> int:
         return int(value)
@@ -59,16 +65,57 @@ KEY_PARAMETERS = ("project", "key", "other")
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One operation: its route, what it reads and answers, and who may call it.
+
+    The declaration is the one place for each: the app serves `handler` behind a
+    parse of the query string into `query` and of the body into `body` (422 naming
+    each field at fault, before the handler or any SQL runs), and the OpenAPI
+    document describes exactly this.
+    """
+
     method: str
     path: str
-    handler: Handler
+    handler: TypedHandler
     summary: str
     body: type[BaseModel] | None = None
-    body_is_list: bool = False
+    # the body may be left empty, meaning the model's defaults
+    body_optional: bool = False
     query: type[BaseModel] | None = None
-    # status -> (description, shape): a model, [model] for a page of them, the name of
-    # a free-form object in service.openapi, or None for no body
+    # status -> (description, shape): a model, [model] for a page of them, or None
+    # for no body
     responses: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    # who may call it; by default service.access.rule_for(method, path)
+    rule: Rule | None = None
+    # a probe's or a scraper's: answered at any Host, without the JSON API's guards
+    # (tokens aside), and outside the JSON API's error answers
+    probe: bool = False
+    # what it answers besides application/json (/metrics: text/plain)
+    media_type: str = "application/json"
+
+    @property
+    def access_rule(self) -> Rule:
+        return self.rule if self.rule is not None else rule_for(self.method, self.path)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+    def serve(self) -> Handler:
+        """The handler behind the declaration's reading of the request."""
+        handler, body, query, optional = self.handler, self.body, self.query, self.body_optional
+        if body is None and query is None:
+            return handler
+
+        async def endpoint(request: Request) -> Response:
+            typed: dict[str, Any] = {}
+            if query is not None:
+                typed["query"] = read_query(request, query)
+            if body is not None:
+                typed["body"] = await read_body(request, body, optional=optional)
+            return await handler(request, **typed)
+
+        endpoint.__name__ = endpoint.__qualname__ = handler.__name__
+        return endpoint
 
 
 class _RequestTransaction:

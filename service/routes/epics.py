@@ -6,15 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids, read_body, read_query, stored_project_key
+from service.api import JSONText, cursor_ids, stored_project_key
 from service.models import Epic, EpicCreate, EpicPatch, PageQuery
 from service.queries import epics
 from service.routes import Endpoint, if_match, pool
 
 
-async def create_epic(request: Request) -> Response:
+async def create_epic(request: Request, body: EpicCreate) -> Response:
     project = request.path_params["project"]
-    body = await read_body(request, EpicCreate)
     doc = await db.run(
         pool(request),
         lambda conn: epics.insert(
@@ -30,9 +29,8 @@ async def create_epic(request: Request) -> Response:
     return JSONText(doc, status_code=201, headers={"Location": location})
 
 
-async def list_epics(request: Request) -> Response:
+async def list_epics(request: Request, query: PageQuery) -> Response:
     project = request.path_params["project"]
-    query = read_query(request, PageQuery)
     (after_id,) = cursor_ids(query.after, 1)
     doc = await db.run(
         pool(request), lambda conn: epics.page(conn, project=project, after_id=after_id, limit=query.limit)
@@ -46,9 +44,9 @@ async def get_epic(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def patch_epic(request: Request) -> Response:
+async def patch_epic(request: Request, body: EpicPatch) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    patch = (await read_body(request, EpicPatch)).model_dump(mode="json", exclude_unset=True)
+    patch = body.model_dump(mode="json", exclude_unset=True)
     doc = await db.run(
         pool(request),
         if_match(

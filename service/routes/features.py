@@ -6,15 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids, read_body, read_query, stored_project_key
+from service.api import JSONText, cursor_ids, stored_project_key
 from service.models import Feature, FeatureCreate, FeatureListQuery, FeaturePatch
 from service.queries import features
 from service.routes import Endpoint, if_match, pool
 
 
-async def create_feature(request: Request) -> Response:
+async def create_feature(request: Request, body: FeatureCreate) -> Response:
     project = request.path_params["project"]
-    body = await read_body(request, FeatureCreate)
     doc = await db.run(
         pool(request),
         lambda conn: features.insert(
@@ -31,9 +30,8 @@ async def create_feature(request: Request) -> Response:
     return JSONText(doc, status_code=201, headers={"Location": location})
 
 
-async def list_features(request: Request) -> Response:
+async def list_features(request: Request, query: FeatureListQuery) -> Response:
     project = request.path_params["project"]
-    query = read_query(request, FeatureListQuery)
     (after_id,) = cursor_ids(query.after, 1)
     doc = await db.run(
         pool(request),
@@ -50,9 +48,9 @@ async def get_feature(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def patch_feature(request: Request) -> Response:
+async def patch_feature(request: Request, body: FeaturePatch) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    patch = (await read_body(request, FeaturePatch)).model_dump(mode="json", exclude_unset=True)
+    patch = body.model_dump(mode="json", exclude_unset=True)
     doc = await db.run(
         pool(request),
         if_match(

@@ -9,22 +9,20 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from service import db
-from service.api import JSONText, cursor_ids, read_body, read_query
+from service.api import JSONText, cursor_ids
 from service.errors import ServiceUnavailable
-from service.models import Project, ProjectCreate, ProjectListQuery, ProjectPatch
+from service.models import Export, Project, ProjectCreate, ProjectListQuery, ProjectPatch
 from service.queries import projects
 from service.queries.projects import project_not_found
 from service.routes import Endpoint, if_match, pool
 
 
-async def create_project(request: Request) -> Response:
-    body = await read_body(request, ProjectCreate)
+async def create_project(request: Request, body: ProjectCreate) -> Response:
     doc = await db.run(pool(request), lambda conn: projects.insert(conn, **body.model_dump()))
     return JSONText(doc, status_code=201, headers={"Location": f"/projects/{body.key}"})
 
 
-async def list_projects(request: Request) -> Response:
-    query = read_query(request, ProjectListQuery)
+async def list_projects(request: Request, query: ProjectListQuery) -> Response:
     (after_id,) = cursor_ids(query.after, 1)
     doc = await db.run(
         pool(request),
@@ -41,9 +39,9 @@ async def get_project(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def patch_project(request: Request) -> Response:
+async def patch_project(request: Request, body: ProjectPatch) -> Response:
     project = request.path_params["project"]
-    patch = (await read_body(request, ProjectPatch)).model_dump(mode="json", exclude_unset=True)
+    patch = body.model_dump(mode="json", exclude_unset=True)
     doc = await db.run(
         pool(request),
         if_match(
@@ -148,7 +146,7 @@ ENDPOINTS = [
         export_project,
         "The whole project as one document",
         responses={
-            200: ("the project, epics, features, tasks, dependencies and history", "export"),
+            200: ("the project, epics, features, tasks, dependencies and history", Export),
             404: ("no such project", None),
         },
     ),

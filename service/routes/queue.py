@@ -6,14 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db, metrics
-from service.api import JSONText, read_body, read_query
+from service.api import JSONText
 from service.models import ClaimRequest, Heartbeat, NextQuery, Task
 from service.queries import queue
 from service.routes import Endpoint, pool
 
 
-async def next_task(request: Request) -> Response:
-    doc = await next_ready(pool(request), read_query(request, NextQuery).project)
+async def next_task(request: Request, query: NextQuery) -> Response:
+    doc = await next_ready(pool(request), query.project)
     return JSONText(doc) if doc is not None else Response(status_code=204)
 
 
@@ -22,8 +22,8 @@ async def next_ready(pool: db.Pool, project: str) -> str | None:
     return await db.run(pool, lambda conn: queue.next_ready(conn, project=project))
 
 
-async def claim_task(request: Request) -> Response:
-    doc = await claim(pool(request), await read_body(request, ClaimRequest))
+async def claim_task(request: Request, body: ClaimRequest) -> Response:
+    doc = await claim(pool(request), body)
     return JSONText(doc) if doc is not None else Response(status_code=204)
 
 
@@ -49,9 +49,8 @@ async def claim(pool: db.Pool, body: ClaimRequest) -> str | None:
     return doc
 
 
-async def heartbeat(request: Request) -> Response:
+async def heartbeat(request: Request, body: Heartbeat) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    body = await read_body(request, Heartbeat)
     return JSONText(await extend_lease(pool(request), project, key, body))
 
 

@@ -1,29 +1,27 @@
-"""Users, sprints, their analyses and the computed sprint report."""
+"""Sprints, their analyses and the computed sprint report."""
 
 from __future__ import annotations
-
-import json
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids, read_body, read_query
-from service.errors import NotFound, Unprocessable
+from service.api import JSONText, cursor_ids
+from service.errors import NotFound
 from service.models import (
     AnalysisCreate,
     AnalysisListQuery,
+    Sprint,
+    SprintAnalysis,
     SprintClose,
     SprintCreate,
     SprintListQuery,
     SprintPatch,
+    SprintReport,
     SprintReportQuery,
     SprintStart,
-    UserCreate,
-    UserListQuery,
-    UserPatch,
 )
-from service.queries import sprints, users
+from service.queries import sprints
 from service.routes import Endpoint, pool
 
 
@@ -31,75 +29,18 @@ def sprint_not_found(sprint_id: int) -> NotFound:
     return NotFound(f"sprint {sprint_id} does not exist")
 
 
-async def require_sprint(request: Request, sprint_id: int) -> None:
-    if not await db.run(pool(request), lambda conn: sprints.exists(conn, id=sprint_id)):
-        raise sprint_not_found(sprint_id)
+def missing_project_named(project: str) -> NotFound:
+    """The answer to a body whose `project` names no project."""
+    message = f"project {project!r} does not exist"
+    return NotFound(message, errors=[{"field": "body.project", "message": message}])
 
 
-def _user_not_found(user_id: int) -> NotFound:
-    return NotFound(f"user {user_id} does not exist")
-
-
-async def create_user(request: Request) -> Response:
-    body = await read_body(request, UserCreate)
-    doc = await db.run(pool(request), lambda conn: users.insert(conn, **body.model_dump()))
+async def create_sprint(request: Request, body: SprintCreate) -> Response:
+    doc = await db.run(pool(request), lambda conn: sprints.insert(conn, body))
     return JSONText(doc, status_code=201)
 
 
-async def list_users(request: Request) -> Response:
-    query = read_query(request, UserListQuery)
-    (after_id,) = cursor_ids(query.after, 1)
-    if query.settings is not None:
-        try:
-            wanted = json.loads(query.settings)
-        except ValueError:
-            wanted = None
-        if not isinstance(wanted, dict):
-            raise Unprocessable(
-                "settings must be a JSON object",
-                errors=[{"field": "query.settings", "message": 'a JSON object, e.g. {"theme": "dark"}'}],
-            )
-    doc = await db.run(
-        pool(request),
-        lambda conn: users.page(
-            conn, after_id=after_id, limit=query.limit, is_active=query.is_active, settings=query.settings
-        ),
-    )
-    return JSONText(doc)
-
-
-async def get_user(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    doc = await db.run(pool(request), lambda conn: users.get(conn, id=user_id))
-    if doc is None:
-        raise _user_not_found(user_id)
-    return JSONText(doc)
-
-
-async def patch_user(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    patch = (await read_body(request, UserPatch)).model_dump(mode="json", exclude_unset=True)
-    doc = await db.run(pool(request), lambda conn: users.update(conn, id=user_id, patch=patch))
-    if doc is None:
-        raise _user_not_found(user_id)
-    return JSONText(doc)
-
-
-async def delete_user(request: Request) -> Response:
-    user_id = request.path_params["user_id"]
-    if not await db.run(pool(request), lambda conn: users.delete(conn, id=user_id), deleting=True):
-        raise _user_not_found(user_id)
-    return Response(status_code=204)
-
-
-async def create_sprint(request: Request) -> Response:
-    body = await read_body(request, SprintCreate)
-    doc = await db.run(pool(request), lambda conn: sprints.insert(conn, **body.model_dump()))
-    return JSONText(doc, status_code=201)
-
-
-async def list_sprints(request: Request) -> Response:
-    query = read_query(request, SprintListQuery)
+async def list_sprints(request: Request, query: SprintListQuery) -> Response:
     (after_id,) = cursor_ids(query.after, 1)
     doc = await db.run(
         pool(request),
@@ -123,19 +64,8 @@ async def get_sprint(request: Request) -> Response:
     return JSONText(doc)
 
 
-_STATE_ROUTES = "a sprint's state changes only through POST /sprints/{id}/start and POST /sprints/{id}/close"
-
-
-async def patch_sprint(request: Request) -> Response:
+async def patch_sprint(request: Request, body: SprintPatch) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    try:
-        body = await read_body(request, SprintPatch)
-    except Unprocessable as exc:
-        if any(error.get("field") == "body.state" for error in exc.errors or []):
-            raise Unprocessable(
-                _STATE_ROUTES, errors=[{"field": "body.state", "message": _STATE_ROUTES}]
-            ) from None
-        raise
     patch = body.model_dump(mode="json", exclude_unset=True)
     doc = await db.run(pool(request), lambda conn: sprints.update(conn, id=sprint_id, patch=patch))
     if doc is None:
@@ -143,13 +73,8 @@ async def patch_sprint(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def start_sprint(request: Request) -> Response:
+async def start_sprint(request: Request, body: SprintStart) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    body = (
-        await read_body(request, SprintStart)
-        if await request.body()
-        else SprintStart(activated_at=None, end_date=None)
-    )
     doc = await db.run(
         pool(request),
         lambda conn: sprints.start(
@@ -161,9 +86,8 @@ async def start_sprint(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def close_sprint(request: Request) -> Response:
+async def close_sprint(request: Request, body: SprintClose) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    body = await read_body(request, SprintClose)
     doc = await db.run(
         pool(request),
         lambda conn: sprints.close(
@@ -182,19 +106,20 @@ async def delete_sprint(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def add_analysis(request: Request) -> Response:
+async def add_analysis(request: Request, body: AnalysisCreate) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    body = await read_body(request, AnalysisCreate)
-    await require_sprint(request, sprint_id)
-    doc = await db.run(
-        pool(request), lambda conn: sprints.add_analysis(conn, sprint_id=sprint_id, **body.model_dump())
+    added = await db.run(
+        pool(request), lambda conn: sprints.add_analysis(conn, sprint_id=sprint_id, analysis=body)
     )
-    return JSONText(doc, status_code=201)
+    if not added.sprint_found:
+        raise sprint_not_found(sprint_id)
+    if not added.project_found:
+        raise missing_project_named(str(body.project))
+    return JSONText(added.doc, status_code=201)
 
 
-async def list_analyses(request: Request) -> Response:
+async def list_analyses(request: Request, query: AnalysisListQuery) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    query = read_query(request, AnalysisListQuery)
     doc = await db.run(
         pool(request), lambda conn: sprints.analyses(conn, sprint_id=sprint_id, analysis_type=query.type)
     )
@@ -203,9 +128,8 @@ async def list_analyses(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def sprint_report(request: Request) -> Response:
+async def sprint_report(request: Request, query: SprintReportQuery) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    query = read_query(request, SprintReportQuery)
     doc = await db.run(
         pool(request),
         lambda conn: sprints.report(conn, sprint_id=sprint_id, velocity_sprints=query.velocity_sprints),
@@ -215,55 +139,16 @@ async def sprint_report(request: Request) -> Response:
     return JSONText(doc)
 
 
-_NO_USER = ("no such user", None)
 _NO_SPRINT = ("no such sprint", None)
 
 ENDPOINTS = [
-    Endpoint(
-        "POST",
-        "/users",
-        create_user,
-        "Create a user",
-        body=UserCreate,
-        responses={201: ("the user", "row"), 409: ("the email or Jira account is taken", None)},
-    ),
-    Endpoint(
-        "GET",
-        "/users",
-        list_users,
-        "List users",
-        query=UserListQuery,
-        responses={200: ("a page of users", ["row"])},
-    ),
-    Endpoint(
-        "GET",
-        "/users/{user_id:id}",
-        get_user,
-        "Read a user",
-        responses={200: ("the user", "row"), 404: _NO_USER},
-    ),
-    Endpoint(
-        "PATCH",
-        "/users/{user_id:id}",
-        patch_user,
-        "Change a user",
-        body=UserPatch,
-        responses={200: ("the user", "row"), 404: _NO_USER, 409: ("the email is taken", None)},
-    ),
-    Endpoint(
-        "DELETE",
-        "/users/{user_id:id}",
-        delete_user,
-        "Delete a user",
-        responses={204: ("deleted", None), 404: _NO_USER},
-    ),
     Endpoint(
         "POST",
         "/sprints",
         create_sprint,
         "Create a sprint",
         body=SprintCreate,
-        responses={201: ("the sprint", "row"), 409: ("the Jira sprint id is taken", None)},
+        responses={201: ("the sprint", Sprint), 409: ("the Jira sprint id is taken", None)},
     ),
     Endpoint(
         "GET",
@@ -271,14 +156,14 @@ ENDPOINTS = [
         list_sprints,
         "List sprints by state, project or board",
         query=SprintListQuery,
-        responses={200: ("a page of sprints", ["row"])},
+        responses={200: ("a page of sprints", [Sprint])},
     ),
     Endpoint(
         "GET",
         "/sprints/{sprint_id:id}",
         get_sprint,
         "Read a sprint",
-        responses={200: ("the sprint", "row"), 404: _NO_SPRINT},
+        responses={200: ("the sprint", Sprint), 404: _NO_SPRINT},
     ),
     Endpoint(
         "PATCH",
@@ -287,7 +172,7 @@ ENDPOINTS = [
         "Change a sprint (not its state: start and close do that)",
         body=SprintPatch,
         responses={
-            200: ("the sprint", "row"),
+            200: ("the sprint", Sprint),
             404: _NO_SPRINT,
             409: ("the sprint is closed: its dates and time zone are final", None),
         },
@@ -298,8 +183,9 @@ ENDPOINTS = [
         start_sprint,
         "Start a future sprint (activated_at: now, or the real start for imports)",
         body=SprintStart,
+        body_optional=True,
         responses={
-            200: ("the active sprint", "row"),
+            200: ("the active sprint", Sprint),
             404: _NO_SPRINT,
             409: ("the sprint is not future", None),
         },
@@ -311,7 +197,7 @@ ENDPOINTS = [
         "Close an active sprint, moving every task not completed to another sprint or the backlog",
         body=SprintClose,
         responses={
-            200: ("the closed sprint", "row"),
+            200: ("the closed sprint", Sprint),
             404: ("no such sprint, or no sprint to move the open work to", None),
             409: ("the sprint is not active, or the target sprint is closed", None),
         },
@@ -329,7 +215,7 @@ ENDPOINTS = [
         add_analysis,
         "Record an analysis of the sprint",
         body=AnalysisCreate,
-        responses={201: ("the analysis", "row"), 404: ("no such sprint or project", None)},
+        responses={201: ("the analysis", SprintAnalysis), 404: ("no such sprint or project", None)},
     ),
     Endpoint(
         "GET",
@@ -337,7 +223,7 @@ ENDPOINTS = [
         list_analyses,
         "The sprint's analyses",
         query=AnalysisListQuery,
-        responses={200: ("the analyses", ["row"]), 404: _NO_SPRINT},
+        responses={200: ("the analyses", [SprintAnalysis]), 404: _NO_SPRINT},
     ),
     Endpoint(
         "GET",
@@ -345,6 +231,6 @@ ENDPOINTS = [
         sprint_report,
         "The computed sprint report: commitment, completion, scope change, carry-over, burndown, velocity",
         query=SprintReportQuery,
-        responses={200: ("the report", "report"), 404: _NO_SPRINT},
+        responses={200: ("the report", SprintReport), 404: _NO_SPRINT},
     ),
 ]

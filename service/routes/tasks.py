@@ -20,28 +20,28 @@ from service.api import (
     cursor_ids,
     decode_cursor,
     malformed_cursor,
-    read_body,
-    read_body_list,
-    read_query,
     stored_project_key,
 )
 from service.errors import NotFound, Unprocessable
 from service.models import (
-    STATUSES,
+    BULK_MAX as BULK_MAX,  # the batch limit, read here by service.mcp_server
+)
+from service.models import (
     AllTasksListQuery,
+    DependencyAdded,
     HistoryItem,
     HistoryPage,
     HistoryQuery,
+    LinkAdded,
     StatusChange,
     Task,
+    TaskBatch,
     TaskCreate,
     TaskListQuery,
     TaskPatch,
 )
 from service.queries import dependencies, history, links, tasks
 from service.routes import Endpoint, if_match, pool
-
-BULK_MAX = 1000
 
 
 async def insert_tasks(pool: db.Pool, project: str, items: list[TaskCreate]) -> str:
@@ -50,9 +50,8 @@ async def insert_tasks(pool: db.Pool, project: str, items: list[TaskCreate]) -> 
     return await db.run(pool, lambda conn: tasks.insert_many(conn, project=project, tasks=rows))
 
 
-async def create_task(request: Request) -> Response:
+async def create_task(request: Request, body: TaskCreate) -> Response:
     project = request.path_params["project"]
-    body = await read_body(request, TaskCreate)
     docs = await insert_tasks(pool(request), project, [body])
     return JSONText(
         docs[1:-1],
@@ -61,10 +60,9 @@ async def create_task(request: Request) -> Response:
     )
 
 
-async def create_tasks(request: Request) -> Response:
+async def create_tasks(request: Request, body: TaskBatch) -> Response:
     project = request.path_params["project"]
-    items = await read_body_list(request, TaskCreate, max_items=BULK_MAX)
-    docs = await insert_batch(pool(request), project, items)
+    docs = await insert_batch(pool(request), project, body.root)
     return JSONText(f'{{"items":{docs},"next":null}}', status_code=201)
 
 
@@ -80,29 +78,12 @@ async def insert_batch(pool: db.Pool, project: str, items: list[TaskCreate]) -> 
 
 
 def list_filters(query: TaskListQuery) -> tasks.Filters:
-    statuses = None
-    if query.status is not None:
-        statuses = [status.strip() for status in query.status.split(",")]
-        unknown = [status for status in statuses if status not in STATUSES]
-        if unknown:
-            raise Unprocessable(
-                "unknown status in the filter",
-                errors=[
-                    {"field": "query.status", "message": f"{status!r} is not one of {', '.join(STATUSES)}"}
-                    for status in unknown
-                ],
-            )
-    if query.priority_min > query.priority_max:
-        raise Unprocessable(
-            "priority_min is above priority_max",
-            errors=[{"field": "query.priority_min", "message": "above priority_max"}],
-        )
     after_project_id, after_id = cursor_ids(query.after, 2)
     text = None
     if query.q is not None:  # a substring, with LIKE's wildcards taken literally
         text = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return tasks.Filters(
-        statuses=statuses,
+        statuses=query.statuses,
         agent_type=query.agent_type,
         priority_min=query.priority_min,
         priority_max=query.priority_max,
@@ -118,16 +99,15 @@ def list_filters(query: TaskListQuery) -> tasks.Filters:
     )
 
 
-async def list_project_tasks(request: Request) -> Response:
+async def list_project_tasks(request: Request, query: TaskListQuery) -> Response:
     project = request.path_params["project"]
-    filters = list_filters(read_query(request, TaskListQuery))
+    filters = list_filters(query)
     return JSONText(
         await db.run(pool(request), lambda conn: tasks.page(conn, project=project, filters=filters))
     )
 
 
-async def list_tasks(request: Request) -> Response:
-    query = read_query(request, AllTasksListQuery)
+async def list_tasks(request: Request, query: AllTasksListQuery) -> Response:
     filters = list_filters(query)
     project = query.project
     doc = await db.run(
@@ -146,9 +126,9 @@ async def get_task(request: Request) -> Response:
     return JSONText(await db.run(pool(request), lambda conn: tasks.get(conn, project=project, key=key)))
 
 
-async def patch_task(request: Request) -> Response:
+async def patch_task(request: Request, body: TaskPatch) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    patch = (await read_body(request, TaskPatch)).model_dump(mode="json", exclude_unset=True)
+    patch = body.model_dump(mode="json", exclude_unset=True)
     for name in ("sprint", "assignee"):  # the API names them; the columns carry _id
         if name in patch:
             patch[f"{name}_id"] = patch.pop(name)
@@ -177,9 +157,8 @@ async def delete_task(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def change_status(request: Request) -> Response:
+async def change_status(request: Request, body: StatusChange) -> Response:
     project, key = request.path_params["project"], request.path_params["key"]
-    body = await read_body(request, StatusChange)
     return JSONText(await set_status(pool(request), project, key, body, request=request))
 
 
@@ -238,9 +217,8 @@ def _poll_window(token: str) -> tuple[str, str | None, tuple[int, int]]:
     return lower, None if upper == "-" else upper, (int(xid), int(after_id))
 
 
-async def project_history(request: Request) -> Response:
+async def project_history(request: Request, query: HistoryQuery) -> Response:
     project = request.path_params["project"]
-    query = read_query(request, HistoryQuery)
     if query.poll is not None:
         if query.since is not None or query.after is not None:
             raise Unprocessable(
@@ -346,8 +324,7 @@ ENDPOINTS = [
         "/projects/{project}/tasks/bulk",
         create_tasks,
         "Create many tasks in one transaction: all or none",
-        body=TaskCreate,
-        body_is_list=True,
+        body=TaskBatch,
         responses={
             201: ("the tasks", [Task]),
             404: ("no such project or feature", None),
@@ -422,8 +399,8 @@ ENDPOINTS = [
         add_dependency,
         "Make the task depend on another",
         responses={
-            201: ("added", "dependency"),
-            200: ("it was already there", "dependency"),
+            201: ("added", DependencyAdded),
+            200: ("it was already there", DependencyAdded),
             404: _NO_TASK,
             409: ("it would close a cycle", None),
         },
@@ -440,7 +417,7 @@ ENDPOINTS = [
         "/projects/{project}/tasks/{key}/links/{kind}/{other}",
         add_link,
         "Link the task to another without blocking it (kind: related or discovered_from)",
-        responses={201: ("added", None), 200: ("it was already there", None), 404: _NO_TASK},
+        responses={201: ("added", LinkAdded), 200: ("it was already there", LinkAdded), 404: _NO_TASK},
     ),
     Endpoint(
         "DELETE",

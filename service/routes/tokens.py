@@ -6,14 +6,13 @@ import json
 from typing import Any, Literal
 
 from psycopg import AsyncConnection, errors
-from pydantic import Field
+from pydantic import Field, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service import access, db, queries
-from service.api import read_body
-from service.errors import Conflict, NotFound, Unprocessable
-from service.models import Body
+from service.errors import Conflict, NotFound
+from service.models import Body, TokenCreated, TokenList, refused
 from service.routes import Endpoint, pool
 
 _Q = queries.load("tokens")
@@ -25,11 +24,14 @@ class TokenCreate(Body):
     projects: list[str] = Field(default_factory=list, max_length=1000)
     expires_in_seconds: int | None = Field(None, ge=1, le=10 * 365 * 86_400)
 
+    @model_validator(mode="after")
+    def _projects_fit_the_role(self) -> TokenCreate:
+        if (self.role == "admin") == bool(self.projects):
+            raise refused("an admin token names no project; a project role names at least one")
+        return self
 
-async def create_token(request: Request) -> Response:
-    body = await read_body(request, TokenCreate)
-    if (body.role == "admin") == bool(body.projects):
-        raise Unprocessable("an admin token names no project; a project role names at least one")
+
+async def create_token(request: Request, body: TokenCreate) -> Response:
     token = access.new_token()
     expires_in = None if body.expires_in_seconds is None else f"{body.expires_in_seconds} seconds"
 
@@ -89,14 +91,14 @@ ENDPOINTS = [
         create_token,
         "Make an API token; the answer holds its secret, shown this once",
         body=TokenCreate,
-        responses={201: ("the token, with its secret", "token"), 409: ("the name is taken", None)},
+        responses={201: ("the token, with its secret", TokenCreated), 409: ("the name is taken", None)},
     ),
     Endpoint(
         "GET",
         "/tokens",
         list_tokens,
         "The API tokens, without secrets",
-        responses={200: ("the tokens", "tokens")},
+        responses={200: ("the tokens", TokenList)},
     ),
     Endpoint(
         "DELETE",

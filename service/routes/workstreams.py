@@ -6,12 +6,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids, read_body, read_query
+from service.api import JSONText, cursor_ids
 from service.errors import NotFound
 from service.models import (
     AssociationPut,
     MetricCreate,
     MetricListQuery,
+    SprintMetric,
+    SprintWorkstream,
+    Workstream,
     WorkstreamCreate,
     WorkstreamListQuery,
     WorkstreamPatch,
@@ -19,23 +22,21 @@ from service.models import (
 from service.queries import workstreams
 from service.queries.projects import project_not_found
 from service.routes import Endpoint, pool
-from service.routes.sprints import require_sprint, sprint_not_found
+from service.routes.sprints import sprint_not_found
 
 
 def _workstream_not_found(workstream_id: int) -> NotFound:
     return NotFound(f"workstream {workstream_id} does not exist")
 
 
-async def create_workstream(request: Request) -> Response:
-    body = await read_body(request, WorkstreamCreate)
-    doc = await db.run(pool(request), lambda conn: workstreams.insert(conn, **body.model_dump()))
+async def create_workstream(request: Request, body: WorkstreamCreate) -> Response:
+    doc = await db.run(pool(request), lambda conn: workstreams.insert(conn, body))
     if doc is None:
         raise project_not_found(body.project)
     return JSONText(doc, status_code=201)
 
 
-async def list_workstreams(request: Request) -> Response:
-    query = read_query(request, WorkstreamListQuery)
+async def list_workstreams(request: Request, query: WorkstreamListQuery) -> Response:
     (after_id,) = cursor_ids(query.after, 1)
     doc = await db.run(
         pool(request),
@@ -59,9 +60,9 @@ async def get_workstream(request: Request) -> Response:
     return JSONText(doc)
 
 
-async def patch_workstream(request: Request) -> Response:
+async def patch_workstream(request: Request, body: WorkstreamPatch) -> Response:
     workstream_id = request.path_params["workstream_id"]
-    patch = (await read_body(request, WorkstreamPatch)).model_dump(mode="json", exclude_unset=True)
+    patch = body.model_dump(mode="json", exclude_unset=True)
     doc = await db.run(pool(request), lambda conn: workstreams.update(conn, id=workstream_id, patch=patch))
     if doc is None:
         raise _workstream_not_found(workstream_id)
@@ -77,16 +78,17 @@ async def delete_workstream(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def put_sprint_workstream(request: Request) -> Response:
+async def put_sprint_workstream(request: Request, body: AssociationPut) -> Response:
     sprint_id, workstream_id = request.path_params["sprint_id"], request.path_params["workstream_id"]
-    body = await read_body(request, AssociationPut)
-    await require_sprint(request, sprint_id)
-    doc, created = await db.run(
+    put = await db.run(
         pool(request),
         lambda conn: workstreams.associate(
-            conn, sprint_id=sprint_id, workstream_id=workstream_id, **body.model_dump()
+            conn, sprint_id=sprint_id, workstream_id=workstream_id, association=body
         ),
     )
+    if put is None:
+        raise sprint_not_found(sprint_id)
+    doc, created = put
     return JSONText(doc, status_code=201 if created else 200)
 
 
@@ -108,21 +110,20 @@ async def delete_sprint_workstream(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def add_metric(request: Request) -> Response:
+async def add_metric(request: Request, body: MetricCreate) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    body = await read_body(request, MetricCreate)
-    await require_sprint(request, sprint_id)
-    if await db.run(pool(request), lambda conn: workstreams.get(conn, id=body.workstream_id)) is None:
-        raise _workstream_not_found(body.workstream_id)
-    doc = await db.run(
-        pool(request), lambda conn: workstreams.add_metric(conn, sprint_id=sprint_id, **body.model_dump())
+    added = await db.run(
+        pool(request), lambda conn: workstreams.add_metric(conn, sprint_id=sprint_id, metric=body)
     )
-    return JSONText(doc, status_code=201)
+    if not added.sprint_found:
+        raise sprint_not_found(sprint_id)
+    if not added.workstream_found:
+        raise _workstream_not_found(body.workstream_id)
+    return JSONText(added.doc, status_code=201)
 
 
-async def list_metrics(request: Request) -> Response:
+async def list_metrics(request: Request, query: MetricListQuery) -> Response:
     sprint_id = request.path_params["sprint_id"]
-    query = read_query(request, MetricListQuery)
     doc = await db.run(
         pool(request),
         lambda conn: workstreams.metrics(conn, sprint_id=sprint_id, workstream_id=query.workstream_id),
@@ -143,7 +144,7 @@ ENDPOINTS = [
         "Create a project workstream",
         body=WorkstreamCreate,
         responses={
-            201: ("the workstream", "row"),
+            201: ("the workstream", Workstream),
             404: ("no such project", None),
             409: ("the project already has an active workstream", None),
         },
@@ -154,14 +155,14 @@ ENDPOINTS = [
         list_workstreams,
         "List workstreams by project, board or activity",
         query=WorkstreamListQuery,
-        responses={200: ("a page of workstreams", ["row"])},
+        responses={200: ("a page of workstreams", [Workstream])},
     ),
     Endpoint(
         "GET",
         "/workstreams/{workstream_id:id}",
         get_workstream,
         "Read a workstream",
-        responses={200: ("the workstream", "row"), 404: _NO_WORKSTREAM},
+        responses={200: ("the workstream", Workstream), 404: _NO_WORKSTREAM},
     ),
     Endpoint(
         "PATCH",
@@ -170,7 +171,7 @@ ENDPOINTS = [
         "Change a workstream",
         body=WorkstreamPatch,
         responses={
-            200: ("the workstream", "row"),
+            200: ("the workstream", Workstream),
             404: _NO_WORKSTREAM,
             409: ("the project already has an active workstream", None),
         },
@@ -187,7 +188,7 @@ ENDPOINTS = [
         "/sprints/{sprint_id:id}/workstreams",
         list_sprint_workstreams,
         "The workstreams taking part in the sprint",
-        responses={200: ("the associations", ["row"]), 404: _NO_SPRINT},
+        responses={200: ("the associations", [SprintWorkstream]), 404: _NO_SPRINT},
     ),
     Endpoint(
         "PUT",
@@ -196,8 +197,8 @@ ENDPOINTS = [
         "Put a workstream in the sprint, or change how it takes part",
         body=AssociationPut,
         responses={
-            201: ("added", "row"),
-            200: ("changed", "row"),
+            201: ("added", SprintWorkstream),
+            200: ("changed", SprintWorkstream),
             404: ("no such sprint or workstream", None),
             409: ("the sprint already has a primary workstream", None),
         },
@@ -216,8 +217,8 @@ ENDPOINTS = [
         "Record a metric snapshot",
         body=MetricCreate,
         responses={
-            201: ("the snapshot", "row"),
-            404: _NO_SPRINT,
+            201: ("the snapshot", SprintMetric),
+            404: ("no such sprint or workstream", None),
             409: ("the workstream takes no active part in the sprint", None),
         },
     ),
@@ -227,6 +228,6 @@ ENDPOINTS = [
         list_metrics,
         "The sprint's snapshots in time order",
         query=MetricListQuery,
-        responses={200: ("the snapshots", ["row"]), 404: _NO_SPRINT},
+        responses={200: ("the snapshots", [SprintMetric]), 404: _NO_SPRINT},
     ),
 ]

@@ -2,10 +2,10 @@
 INSERT INTO users AS u (email, username, full_name, jira_account_id, is_active, is_superuser, settings)
 VALUES (%(email)s, %(username)s, %(full_name)s, %(jira_account_id)s, %(is_active)s, %(is_superuser)s,
         %(settings)s)
-RETURNING row_to_json(u)::text;
+RETURNING user_json(u)::text;
 
 -- name: user_get :one
-SELECT row_to_json(u)::text FROM users u WHERE u.id = %(id)s;
+SELECT user_json(u)::text FROM users u WHERE u.id = %(id)s;
 
 -- name: user_list :one
 -- A page of users in id order; optionally only active ones, or those whose
@@ -21,7 +21,7 @@ WITH page AS (
     SELECT id, row_number() OVER (ORDER BY id) AS n FROM page
 )
 SELECT json_build_object(
-    'items', coalesce(json_agg(row_to_json(u) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
+    'items', coalesce(json_agg(user_json(u) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
     'next', max(api_cursor(u.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
                 SELECT 1 FROM numbered later WHERE later.n > %(limit)s)))::text
   FROM numbered JOIN users u ON u.id = numbered.id;
@@ -32,7 +32,7 @@ UPDATE users u
        (SELECT r.email, r.username, r.full_name, r.jira_account_id, r.is_active, r.is_superuser, r.settings
           FROM jsonb_populate_record(u, %(patch)s::jsonb) r)
  WHERE u.id = %(id)s
-RETURNING row_to_json(u)::text;
+RETURNING user_json(u)::text;
 
 -- name: user_delete :one
 DELETE FROM users WHERE id = %(id)s RETURNING id;
