@@ -6,13 +6,17 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import anyio
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
+from service.db import Stream
 from service.errors import BadRequest, Unprocessable
 from service.models import Patch
 
@@ -23,6 +27,28 @@ class JSONText(Response):
     """A response whose body the database already rendered as JSON text."""
 
     media_type = "application/json"
+
+
+class StreamedJSON(StreamingResponse):
+    """A JSON answer sent as its pieces come from the database. However the answer
+    ends, its stream is closed and `on_close` runs before the request is done: a
+    client that leaves before reading frees the connection and the slot at once."""
+
+    media_type = "application/json"
+
+    def __init__(self, pieces: Stream, on_close: Callable[[], None]) -> None:
+        super().__init__(pieces)
+        self.pieces, self.on_close = pieces, on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            try:
+                with anyio.CancelScope(shield=True):  # the rollback runs even when cancelled
+                    await self.pieces.aclose()
+            finally:
+                self.on_close()
 
 
 def stored_project_key(doc: str) -> str:

@@ -4,6 +4,8 @@ hygiene a public service needs. Raw sockets where the attack is below HTTP clien
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import os
 import socket
@@ -17,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx2 as httpx
 import psycopg
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from service import migrations
@@ -356,6 +359,69 @@ def test_exports_behind_a_lock_are_bounded_and_leave_the_pool_to_others(
     # the blocked export gave up after the lock timeout, before sending anything
     assert blocked.status_code == 503
     assert httpx.get(f"{base}/projects/alpha/export", timeout=30).status_code == 200
+
+
+def test_an_export_whose_client_left_before_reading_frees_its_slot_at_once(
+    client: TestClient, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """The client sends the request and goes without reading: the first chunk waits on
+    its socket until the disconnect. The slot and the connection come back then, not
+    when the garbage collector finds the stream (collection is off here)."""
+    assert client.post("/projects", json={"key": "alpha", "name": "Alpha"}).status_code == 201
+    app: Starlette = client.app  # type: ignore[assignment]
+    slots = app.state.settings.max_exports
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/projects/alpha/export",
+        "raw_path": b"/projects/alpha/export",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"authorization", client.headers["authorization"].encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("localhost", 80),
+    }
+
+    async def abandoned_export() -> list[str]:
+        gone = asyncio.Event()
+        requested = False
+        sent: list[str] = []
+
+        async def receive() -> dict[str, object]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(str(message["type"]))
+            if message["type"] == "http.response.body":
+                gone.set()  # the client leaves; its socket never takes this chunk
+                await asyncio.Event().wait()
+
+        await app(scope, receive, send)
+        return sent
+
+    gc.disable()
+    try:
+        for _ in range(slots + 1):
+            sent = client.portal.call(abandoned_export)  # type: ignore[union-attr]
+            assert sent == ["http.response.start", "http.response.body"]
+            left_open = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'worktrack' AND state <> 'idle' AND pid <> pg_backend_pid()"
+            ).fetchone()
+            assert left_open == (0,)  # the export's transaction ended with the request
+        answer = client.get("/projects/alpha/export")
+    finally:
+        gc.enable()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["project"]["key"] == "alpha"
 
 
 # --- shutdown has a bound --------------------------------------------------------
