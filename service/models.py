@@ -8,6 +8,19 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+
+def _integral(value: Any) -> Any:
+    """JSON has one kind of number, and JSON Schema (so the OpenAPI document) counts
+    437.0 as an integer: a body's integer field takes it as 437; 437.5 is refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# On every integer of a request body, after its bounds: strict (no "437", no true),
+# but an integral number counts. (Placed after the bounds, the document keeps them.)
+INTEGRAL = BeforeValidator(_integral)
+
 Status = Literal["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 
@@ -20,8 +33,8 @@ Title = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r
 Text = Annotated[str, Field(max_length=100_000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Artifact = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Priority = Annotated[int, Field(ge=1, le=10)]
-RowId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
+Priority = Annotated[int, Field(ge=1, le=10), INTEGRAL]
+RowId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807), INTEGRAL]
 
 # The columns are numeric(p,2): a third decimal would be rounded away silently.
 StoryPoints = Annotated[float, Field(ge=0, le=9999.99, allow_inf_nan=False, multiple_of=0.01)]
@@ -37,7 +50,7 @@ def _iso_8601_only(value: Any) -> Any:
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
 Instant = Annotated[datetime, BeforeValidator(_iso_8601_only)]
-LeaseSeconds = Annotated[int, Field(ge=1, le=86_400)]
+LeaseSeconds = Annotated[int, Field(ge=1, le=86_400), INTEGRAL]
 Metadata = dict[str, Any]
 LinkKind = Literal["related", "discovered_from"]
 
@@ -49,7 +62,7 @@ class Body(BaseModel):
 
 
 MaxAttempts = Annotated[
-    int, Field(ge=1, le=1000, description="claims of a task before an expiring lease blocks it")
+    int, Field(ge=1, le=1000, description="claims of a task before an expiring lease blocks it"), INTEGRAL
 ]
 
 
@@ -190,12 +203,18 @@ class FeatureListQuery(PageQuery):
     epic: EpicKey | None = None
 
 
+# What the route's parsing takes (service.routes.tasks): statuses, commas, spaces.
+_STATUS_LIST = "^ *({0}) *(, *({0}) *)*$".format("|".join(STATUSES))
+
+
 class TaskListQuery(PageQuery):
     status: Annotated[str, StringConstraints(max_length=200)] | None = Field(
-        None, description="comma-separated statuses, e.g. pending,blocked"
+        None,
+        description="comma-separated statuses, e.g. pending,blocked",
+        json_schema_extra={"pattern": _STATUS_LIST},
     )
     agent_type: ShortText | None = None
-    priority_min: Priority = 1
+    priority_min: Priority = Field(1, description="at most priority_max")
     priority_max: Priority = 10
     feature: FeatureKey | None = None
     epic: EpicKey | None = None
@@ -333,9 +352,9 @@ class Problem(BaseModel):
 
 SprintState = Literal["future", "active", "closed"]
 Points = Annotated[float, Field(ge=0, le=99_999_999.99, allow_inf_nan=False, multiple_of=0.01)]
-Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
+Count = Annotated[int, Field(ge=0, le=2_147_483_647), INTEGRAL]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, multiple_of=0.01)]
-JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
+JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807), INTEGRAL]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
 # An IANA name; the database checks it against pg_timezone_names.
 TimeZone = Annotated[
@@ -446,7 +465,7 @@ class AssociationPut(Body):
     association_type: Literal["primary", "secondary", "dependency"] = "primary"
     expected_story_points: Points | None = None
     actual_story_points: Points | None = None
-    priority: Annotated[int, Field(ge=1, le=1000)] | None = None
+    priority: Annotated[int, Field(ge=1, le=1000), INTEGRAL] | None = None
     is_active: bool = True
 
 
@@ -494,7 +513,7 @@ class CapacityPut(Body):
 
 class QueueItemCreate(Body):
     user_id: RowId
-    position: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    position: Annotated[int, Field(ge=1, le=100_000), INTEGRAL] | None = None
     project: ProjectKey | None = None
     task: TaskKey | None = None
     notes: Text | None = None
@@ -503,7 +522,9 @@ class QueueItemCreate(Body):
 class UserListQuery(PageQuery):
     is_active: bool | None = None
     settings: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
-        None, description="a JSON object the settings must contain"
+        None,
+        description="a JSON object the settings must contain",
+        json_schema_extra={"contentMediaType": "application/json", "contentSchema": {"type": "object"}},
     )
 
 
