@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from service import migrations
+from service.api import NUL_MESSAGE
 from service.database import with_database
 from tests.conftest import CloneFactory, Served, serving
 
@@ -499,6 +500,66 @@ def test_large_integers_and_ordinary_decimals_are_stored_as_sent(client: TestCli
     assert response.status_code == 201
     stored = client.get("/projects/alpha/tasks/T-1").text
     assert '"big": 123456789012345678901234567890' in stored and '"d": 0.1' in stored
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/projects", '{"key": "p2", "name": "P", "max_lease_seconds": 437.0, "max_attempts": 3.0}', None),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "priority": 7.0}', None),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "priority": 7.5}', "body.priority"),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "priority": "7"}', "body.priority"),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "priority": true}', "body.priority"),
+        ("/tasks/claim", '{"project": "alpha", "agent": "a", "lease_seconds": 60.0}', None),
+    ],
+)
+def test_an_integer_field_takes_an_integral_number_as_json_schema_does(
+    client: TestClient, path: str, body: str, field: str | None
+) -> None:
+    """The document says `integer`, which JSON Schema grants to 437.0: the server agrees.
+    437.5, "437" and true stay refused."""
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t"})
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    if field is None:
+        assert response.status_code in (200, 201), response.text
+    else:
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == field
+
+
+def test_integral_numbers_are_stored_as_integers(client: TestClient) -> None:
+    body = '{"key": "p2", "name": "P", "max_lease_seconds": 437.0, "default_lease_seconds": 60.0}'
+    response = client.post("/projects", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 201
+    assert response.json()["max_lease_seconds"] == 437 and response.json()["default_lease_seconds"] == 60
+    assert '"max_lease_seconds" : 437,' in client.get("/projects/p2").text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"key": "T-9", "title": "a\\u0000b"}', "body.title"),
+        ('{"key": "T-9", "title": "t", "metadata": {"x": ["ok", "a\\u0000"]}}', "body.metadata.x.1"),
+        ('{"key": "T-9", "title": "t", "metadata": {"a\\u0000": 1}}', "body.metadata.'a\\x00'"),
+    ],
+)
+def test_a_nul_character_is_refused_naming_the_field(client: TestClient, body: str, field: str) -> None:
+    """PostgreSQL text and jsonb cannot hold U+0000; the document's strings say so."""
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    response = client.post(
+        "/projects/alpha/tasks", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": field, "message": NUL_MESSAGE}]
+    assert client.get("/projects/alpha/tasks/T-9").status_code == 404
+
+
+def test_a_nul_character_in_the_query_is_refused_naming_the_parameter(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    response = client.get("/projects/alpha/tasks", params={"q": "a\x00b"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "query.q", "message": NUL_MESSAGE}]
 
 
 def test_story_points_with_a_third_decimal_are_refused(client: TestClient) -> None:
