@@ -87,10 +87,10 @@ def served_with_tokens(pg_server: str, clones: CloneFactory) -> Iterator[tuple[s
 def _within_rules_json_schema_cannot_say(case: schemathesis.Case) -> schemathesis.Case:
     """A generated request, kept to the rules the document can state only in words:
     `after`, `poll` and an If-Match ETag are tokens the server made (left out: a
-    forged one is rightly 422 or 412), priority_min is at most priority_max and default_lease_seconds at most
-    max_lease_seconds (put in order), a time zone is one PostgreSQL knows (UTC), the
-    keys of a batch differ, and an Idempotency-Key names one request (a fresh one).
-    Every other generated value stands."""
+    forged one is rightly 422 or 412); priority_min is at most priority_max,
+    default_lease_seconds at most max_lease_seconds, start_date at most end_date (put
+    in order); a time zone is one PostgreSQL knows (UTC); the keys of a batch differ;
+    an Idempotency-Key names one request (a fresh one). Every other value stands."""
     query = case.query or {}
     for name in ("after", "poll"):
         query.pop(name, None)
