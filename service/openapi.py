@@ -204,9 +204,9 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
                 "description": schema["properties"][name].get("description", ""),
             }
             if "contentMediaType" in prop:  # a JSON document in the query string
-                content = {**prop["contentSchema"], "additionalProperties": True}
+                document = {**prop["contentSchema"], "additionalProperties": True}
                 del parameter["schema"]
-                parameter["content"] = {"application/json": {"schema": content}}
+                parameter["content"] = {"application/json": {"schema": document}}
             parameters.append(parameter)
     name = endpoint.handler.__name__
     if endpoint.method == "POST":
@@ -319,7 +319,7 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
         for operation in item.values():
             for parameter in operation.get("parameters", []):
                 _storable(parameter.get("schema") or parameter["content"]["application/json"]["schema"])
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            body: Any = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
             ref = body.get("schema", {}).get("$ref") or body.get("schema", {}).get("items", {}).get("$ref")
             if ref is not None:
                 _storable(components.schemas[ref.rpartition("/")[2]])

@@ -21,6 +21,7 @@ import psycopg
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from service import migrations
 from service.api import NUL_MESSAGE
@@ -391,7 +392,7 @@ def test_an_export_whose_client_left_before_reading_frees_its_slot_at_once(
         requested = False
         sent: list[str] = []
 
-        async def receive() -> dict[str, object]:
+        async def receive() -> Message:
             nonlocal requested
             if not requested:
                 requested = True
@@ -399,7 +400,7 @@ def test_an_export_whose_client_left_before_reading_frees_its_slot_at_once(
             await gone.wait()
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, object]) -> None:
+        async def send(message: Message) -> None:
             sent.append(str(message["type"]))
             if message["type"] == "http.response.body":
                 gone.set()  # the client leaves; its socket never takes this chunk

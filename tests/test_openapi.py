@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -91,7 +92,7 @@ def _within_rules_json_schema_cannot_say(case: schemathesis.Case) -> schemathesi
     default_lease_seconds at most max_lease_seconds, start_date at most end_date (put
     in order); a time zone is one PostgreSQL knows (UTC); the keys of a batch differ;
     an Idempotency-Key names one request (a fresh one). Every other value stands."""
-    query = case.query or {}
+    query: dict[str, Any] = case.query or {}
     for name in ("after", "poll"):
         query.pop(name, None)
     if case.headers:
@@ -99,19 +100,22 @@ def _within_rules_json_schema_cannot_say(case: schemathesis.Case) -> schemathesi
     low, high = query.get("priority_min"), query.get("priority_max")
     if low is not None and high is not None and low > high:
         query["priority_min"], query["priority_max"] = high, low
-    items = case.body if isinstance(case.body, list) else [case.body]
+    body: Any = case.body
+    items: list[dict[str, Any]] = [
+        item for item in (body if isinstance(body, list) else [body]) if isinstance(item, dict)
+    ]
     for item in items:
-        if isinstance(item, dict) and item.get("timezone") is not None:
+        if item.get("timezone") is not None:
             item["timezone"] = "UTC"
-        start, end = (item.get("start_date"), item.get("end_date")) if isinstance(item, dict) else (0, 0)
+        start, end = item.get("start_date"), item.get("end_date")
         if isinstance(start, str) and isinstance(end, str) and start > end:  # ISO dates sort as text
             item["start_date"], item["end_date"] = end, start
-        if isinstance(item, dict) and "max_lease_seconds" in item:
+        if "max_lease_seconds" in item:
             default = item.get("default_lease_seconds", 300)  # the column's default
             item["default_lease_seconds"] = min(default, item["max_lease_seconds"])
-    if isinstance(case.body, list):  # keys differ within a batch
-        keys = [item.get("key") for item in case.body]
-        case.body = [item for index, item in enumerate(case.body) if item.get("key") not in keys[:index]]
+    if isinstance(body, list):  # keys differ within a batch
+        keys = [item.get("key") for item in items]
+        case.body = [item for index, item in enumerate(items) if item.get("key") not in keys[:index]]
     if case.headers and "Idempotency-Key" in case.headers:  # a key names one request
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     return case
