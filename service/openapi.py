@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -317,6 +318,8 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
         paths.setdefault(path, {})[endpoint.method.lower()] = _operation(components, endpoint)
     for item in paths.values():
         for operation in item.values():
+            if "parameters" in operation:  # copies: the shared header parameters are constants
+                operation["parameters"] = copy.deepcopy(operation["parameters"])
             for parameter in operation.get("parameters", []):
                 _storable(parameter.get("schema") or parameter["content"]["application/json"]["schema"])
             body: Any = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
