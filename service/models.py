@@ -355,7 +355,12 @@ Points = Annotated[float, Field(ge=0, le=99_999_999.99, allow_inf_nan=False, mul
 Count = Annotated[int, Field(ge=0, le=2_147_483_647), INTEGRAL]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, multiple_of=0.01)]
 JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807), INTEGRAL]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
+# No @ and no space of any kind, listed one by one: "\\s" means other characters in
+# the document's regex dialect, pydantic's and PostgreSQL's ([:space:] in the CHECK).
+_NOT_AT_OR_SPACE = r"[^@\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+Email = Annotated[
+    str, StringConstraints(pattern=f"^{_NOT_AT_OR_SPACE}+@{_NOT_AT_OR_SPACE}+$", max_length=320)
+]
 # An IANA name; the database checks it against pg_timezone_names.
 TimeZone = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$", max_length=100)
@@ -521,9 +526,10 @@ class QueueItemCreate(Body):
 
 class UserListQuery(PageQuery):
     is_active: bool | None = None
-    settings: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+    # Within the 32 KiB a request line may take (a longer one answers 431).
+    settings: Annotated[str, StringConstraints(max_length=16_000)] | None = Field(
         None,
-        description="a JSON object the settings must contain",
+        description="a JSON object the settings must contain (at most 16,000 characters)",
         json_schema_extra={"contentMediaType": "application/json", "contentSchema": {"type": "object"}},
     )
 
