@@ -177,8 +177,12 @@ async def stream(
 
     async def produce() -> AsyncGenerator[str | None]:
         async with pool.connection() as conn:
-            async for piece in pieces(conn):
-                yield piece
+            read = pieces(conn)
+            try:
+                async for piece in read:
+                    yield piece
+            finally:  # its transaction ends before the connection goes back
+                await read.aclose()
 
     produced = produce()
     try:

@@ -358,9 +358,8 @@ JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807), INTEGRAL]
 # No @ and no space of any kind, listed one by one: "\\s" means other characters in
 # the document's regex dialect, pydantic's and PostgreSQL's ([:space:] in the CHECK).
 _NOT_AT_OR_SPACE = r"[^@\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
-Email = Annotated[
-    str, StringConstraints(pattern=f"^{_NOT_AT_OR_SPACE}+@{_NOT_AT_OR_SPACE}+$", max_length=320)
-]
+EMAIL_PATTERN = f"^{_NOT_AT_OR_SPACE}+@{_NOT_AT_OR_SPACE}+$"
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=320)]
 # An IANA name; the database checks it against pg_timezone_names.
 TimeZone = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$", max_length=100)

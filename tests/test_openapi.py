@@ -89,9 +89,10 @@ def _within_rules_json_schema_cannot_say(case: schemathesis.Case) -> schemathesi
     """A generated request, kept to the rules the document can state only in words:
     `after`, `poll` and an If-Match ETag are tokens the server made (left out: a
     forged one is rightly 422 or 412); priority_min is at most priority_max,
-    default_lease_seconds at most max_lease_seconds, start_date at most end_date (put
-    in order); a time zone is one PostgreSQL knows (UTC); the keys of a batch differ;
-    an Idempotency-Key names one request (a fresh one). Every other value stands."""
+    default_lease_seconds at most max_lease_seconds, start_date at most end_date,
+    what is completed at most the total (put in order); a time zone is one
+    PostgreSQL knows (UTC); the keys of a batch differ; an Idempotency-Key names one
+    request (a fresh one). Every other value stands."""
     query: dict[str, Any] = case.query or {}
     for name in ("after", "poll"):
         query.pop(name, None)
@@ -110,6 +111,12 @@ def _within_rules_json_schema_cannot_say(case: schemathesis.Case) -> schemathesi
         start, end = item.get("start_date"), item.get("end_date")
         if isinstance(start, str) and isinstance(end, str) and start > end:  # ISO dates sort as text
             item["start_date"], item["end_date"] = end, start
+        for done, total in (
+            ("completed_issues", "total_issues"),
+            ("completed_story_points", "total_story_points"),
+        ):
+            if item.get(done) is not None:  # no more done than there is (the default total 0)
+                item[total] = max(item.get(total) or 0, item[done])
         if "max_lease_seconds" in item:
             default = item.get("default_lease_seconds", 300)  # the column's default
             item["default_lease_seconds"] = min(default, item["max_lease_seconds"])
