@@ -6,13 +6,17 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import anyio
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
+from service.db import Stream
 from service.errors import BadRequest, Unprocessable
 
 M = TypeVar("M", bound=BaseModel)
@@ -22,6 +26,28 @@ class JSONText(Response):
     """A response whose body the database already rendered as JSON text."""
 
     media_type = "application/json"
+
+
+class StreamedJSON(StreamingResponse):
+    """A JSON answer sent as its pieces come from the database. However the answer
+    ends, its stream is closed and `on_close` runs before the request is done: a
+    client that leaves before reading frees the connection and the slot at once."""
+
+    media_type = "application/json"
+
+    def __init__(self, pieces: Stream, on_close: Callable[[], None]) -> None:
+        super().__init__(pieces)
+        self.pieces, self.on_close = pieces, on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            try:
+                with anyio.CancelScope(shield=True):  # the rollback runs even when cancelled
+                    await self.pieces.aclose()
+            finally:
+                self.on_close()
 
 
 def stored_project_key(doc: str) -> str:
@@ -49,7 +75,42 @@ async def _raw_body(request: Request) -> bytes:
     # service.guards.BodyBounds refuses a body past the limit while it arrives.
     raw = await request.body()
     _check_numbers(raw)
+    if b"\\u0000" in raw:  # JSON spells U+0000 only so
+        _check_no_nul(raw)
     return raw
+
+
+NUL_MESSAGE = "holds the character U+0000, which PostgreSQL text and jsonb cannot store"
+
+
+def _check_no_nul(raw: bytes) -> None:
+    """422 naming the field for U+0000 in any string or key (the document's strings
+    say so with a pattern): the database would refuse it without saying where."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return  # not JSON at all: the model's parse says so
+    where = _first_nul(value, "body")
+    if where:
+        raise Unprocessable("the request body is invalid", errors=[{"field": where, "message": NUL_MESSAGE}])
+
+
+def _first_nul(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        return where if "\x00" in value else ""
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return f"{where}.{key!r}"
+            items.append((key, item))
+    elif isinstance(value, list):
+        items = [(str(index), item) for index, item in enumerate(value)]
+    for name, item in items:
+        found = _first_nul(item, f"{where}.{name}")
+        if found:
+            return found
+    return ""
 
 
 class _InexactNumber(ValueError):
@@ -134,6 +195,12 @@ def read_query(request: Request, model: type[M]) -> M:
         raise Unprocessable(
             "a query parameter is given more than once",
             errors=[{"field": f"query.{key}", "message": "given more than once"} for key in repeated],
+        )
+    nul = sorted(key for key, value in params.items() if "\x00" in value)
+    if nul:
+        raise Unprocessable(
+            "the query string is invalid",
+            errors=[{"field": f"query.{key}", "message": NUL_MESSAGE} for key in nul],
         )
     try:
         return model.model_validate(dict(params))

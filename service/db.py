@@ -161,18 +161,54 @@ async def settle(timeout: float) -> None:
         await asyncio.wait(others, timeout=timeout)
 
 
+class Stream:
+    """The pieces of a streamed answer, the first already read. Iterate it once; then
+    aclose() it, however the answer ended (finished, cut short, the client gone before
+    it began to read): that ends the transaction and gives the connection back at
+    once, where an abandoned generator would wait for the garbage collector."""
+
+    def __init__(self, first: str, produced: AsyncGenerator[str | None]) -> None:
+        self._first, self._produced = first, produced
+        self._pieces: AsyncGenerator[str] | None = None
+
+    def __aiter__(self) -> AsyncGenerator[str]:
+        assert self._pieces is None, "a stream is read once"
+        self._pieces = self._read()
+        return self._pieces
+
+    async def _read(self) -> AsyncGenerator[str]:
+        yield self._first
+        try:
+            async for piece in self._produced:
+                assert piece is not None
+                yield piece
+        except psycopg.Error as exc:
+            log.warning("a streamed answer was cut short: %s", exc)
+            raise
+
+    async def aclose(self) -> None:
+        if self._pieces is not None:
+            await self._pieces.aclose()
+        await self._produced.aclose()
+
+
 async def stream(
     pool: Pool,
     pieces: Callable[[AsyncConnection[tuple[Any, ...]]], AsyncGenerator[str | None]],
-) -> AsyncGenerator[str] | None:
+) -> Stream | None:
     """A long answer read in pieces on a connection of its own: None when the first
-    piece is None (nothing to send), else every piece. Errors before the first piece
-    become API errors; later ones end the stream, so the client sees it cut short."""
+    piece is None (nothing to send), else a Stream of every piece. Errors before the
+    first piece become API errors; later ones end the stream, so the client sees it
+    cut short."""
 
     async def produce() -> AsyncGenerator[str | None]:
         async with pool.connection() as conn:
-            async for piece in pieces(conn):
-                yield piece
+            read = pieces(conn)
+            try:
+                async for piece in read:
+                    yield piece
+            finally:  # its transaction ends before the connection goes back
+                await read.aclose()
 
     produced = produce()
     try:
@@ -184,20 +220,7 @@ async def stream(
     if first is None:
         await produced.aclose()
         return None
-
-    async def rest() -> AsyncGenerator[str]:
-        try:
-            yield first
-            async for piece in produced:
-                assert piece is not None
-                yield piece
-        except psycopg.Error as exc:
-            log.warning("a streamed answer was cut short: %s", exc)
-            raise
-        finally:
-            await produced.aclose()
-
-    return rest()
+    return Stream(first, produced)
 
 
 def _declared(query: sql.SQL, kind: str) -> sql.SQL:

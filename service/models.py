@@ -22,6 +22,19 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+
+def _integral(value: Any) -> Any:
+    """JSON has one kind of number, and JSON Schema (so the OpenAPI document) counts
+    437.0 as an integer: a body's integer field takes it as 437; 437.5 is refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# On every integer of a request body, after its bounds: strict (no "437", no true),
+# but an integral number counts. (Placed after the bounds, the document keeps them.)
+INTEGRAL = BeforeValidator(_integral)
+
 Status = Literal["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 
@@ -34,8 +47,8 @@ Title = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r
 Text = Annotated[str, Field(max_length=100_000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Artifact = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Priority = Annotated[int, Field(ge=1, le=10)]
-RowId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
+Priority = Annotated[int, Field(ge=1, le=10), INTEGRAL]
+RowId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807), INTEGRAL]
 
 # The columns are numeric(p,2): a third decimal would be rounded away silently.
 StoryPoints = Annotated[float, Field(ge=0, le=9999.99, allow_inf_nan=False, multiple_of=0.01)]
@@ -51,7 +64,7 @@ def _iso_8601_only(value: Any) -> Any:
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
 Instant = Annotated[datetime, BeforeValidator(_iso_8601_only)]
-LeaseSeconds = Annotated[int, Field(ge=1, le=86_400)]
+LeaseSeconds = Annotated[int, Field(ge=1, le=86_400), INTEGRAL]
 Metadata = dict[str, Any]
 LinkKind = Literal["related", "discovered_from"]
 
@@ -63,7 +76,7 @@ class Body(BaseModel):
 
 
 MaxAttempts = Annotated[
-    int, Field(ge=1, le=1000, description="claims of a task before an expiring lease blocks it")
+    int, Field(ge=1, le=1000, description="claims of a task before an expiring lease blocks it"), INTEGRAL
 ]
 
 
@@ -225,12 +238,18 @@ class FeatureListQuery(PageQuery):
     epic: EpicKey | None = None
 
 
+# What the route's parsing takes (service.routes.tasks): statuses, commas, spaces.
+_STATUS_LIST = "^ *({0}) *(, *({0}) *)*$".format("|".join(STATUSES))
+
+
 class TaskListQuery(PageQuery):
     status: Annotated[str, StringConstraints(max_length=200)] | None = Field(
-        None, description="comma-separated statuses, e.g. pending,blocked"
+        None,
+        description="comma-separated statuses, e.g. pending,blocked",
+        json_schema_extra={"pattern": _STATUS_LIST},
     )
     agent_type: ShortText | None = None
-    priority_min: Priority = 1
+    priority_min: Priority = Field(1, description="at most priority_max")
     priority_max: Priority = 10
     feature: FeatureKey | None = None
     epic: EpicKey | None = None
@@ -393,10 +412,14 @@ class Problem(BaseModel):
 
 SprintState = Literal["future", "active", "closed"]
 Points = Annotated[float, Field(ge=0, le=99_999_999.99, allow_inf_nan=False, multiple_of=0.01)]
-Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
+Count = Annotated[int, Field(ge=0, le=2_147_483_647), INTEGRAL]
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, multiple_of=0.01)]
-JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
+JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807), INTEGRAL]
+# No @ and no space of any kind, listed one by one: "\\s" means other characters in
+# the document's regex dialect, pydantic's and PostgreSQL's ([:space:] in the CHECK).
+_NOT_AT_OR_SPACE = r"[^@\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+EMAIL_PATTERN = f"^{_NOT_AT_OR_SPACE}+@{_NOT_AT_OR_SPACE}+$"
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=320)]
 # An IANA name; the database checks it against pg_timezone_names.
 TimeZone = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$", max_length=100)
@@ -515,7 +538,7 @@ class AssociationPut(Body):
     association_type: Literal["primary", "secondary", "dependency"] = "primary"
     expected_story_points: Points | None = None
     actual_story_points: Points | None = None
-    priority: Annotated[int, Field(ge=1, le=1000)] | None = None
+    priority: Annotated[int, Field(ge=1, le=1000), INTEGRAL] | None = None
     is_active: bool = True
 
 
@@ -563,7 +586,7 @@ class CapacityPut(Body):
 
 class QueueItemCreate(Body):
     user_id: RowId
-    position: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    position: Annotated[int, Field(ge=1, le=100_000), INTEGRAL] | None = None
     project: ProjectKey | None = None
     task: TaskKey | None = None
     notes: Text | None = None
@@ -577,8 +600,11 @@ class QueueItemCreate(Body):
 
 class UserListQuery(PageQuery):
     is_active: bool | None = None
-    settings: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
-        None, description="a JSON object the settings must contain"
+    # Within the 32 KiB a request line may take (a longer one answers 431).
+    settings: Annotated[str, StringConstraints(max_length=16_000)] | None = Field(
+        None,
+        description="a JSON object the settings must contain (at most 16,000 characters)",
+        json_schema_extra={"contentMediaType": "application/json", "contentSchema": {"type": "object"}},
     )
 
     @field_validator("settings")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -44,6 +45,57 @@ _IF_NONE_MATCH = {
 }
 # Routes whose single document If-Match guards (service.routes.if_match)
 _GUARDED = ("patch_", "delete_project", "delete_epic", "delete_feature", "delete_task", "change_status")
+
+
+# PostgreSQL text and jsonb cannot hold U+0000: every string of a request says so,
+# and the server refuses it with a 422 naming the field (service.api).
+_NO_NUL = "^[^\\x00]*$"
+_JSON = {"$ref": _REF.format(model="JsonValue")}
+_JSON_VALUE = {
+    "description": "any JSON value whose strings and keys hold no U+0000",
+    "anyOf": [
+        {"type": ["null", "boolean", "number"]},
+        {"type": "string", "pattern": _NO_NUL},
+        {"type": "array", "items": _JSON},
+        {"type": "object", "additionalProperties": _JSON, "propertyNames": {"pattern": _NO_NUL}},
+    ],
+}
+
+
+def _storable(node: Any) -> None:
+    """Say in a request's schema what the database can store: strings without U+0000,
+    free JSON (metadata) as JsonValue."""
+    if isinstance(node, list):
+        for item in node:
+            _storable(item)
+        return
+    if not isinstance(node, dict):
+        return
+    kinds = node.get("type")
+    if (kinds == "string" or (isinstance(kinds, list) and "string" in kinds)) and not (
+        {"format", "enum", "const"} & node.keys()
+    ):
+        pattern = node.get("pattern")
+        if pattern is None:
+            node["pattern"] = _NO_NUL
+        elif pattern != _NO_NUL and not _lists_its_characters(pattern):
+            node["allOf"] = [{"pattern": _NO_NUL}]
+    if node.get("type") == "object" and node.get("additionalProperties") in (True, {}):
+        node["additionalProperties"] = _JSON
+        node["propertyNames"] = {"pattern": _NO_NUL}
+    if node.get("items") in (True, {}):
+        node["items"] = _JSON
+    for key, value in node.items():
+        if key not in ("additionalProperties", "items") or value is not _JSON:
+            _storable(value)
+
+
+def _lists_its_characters(pattern: str) -> bool:
+    """An anchored pattern of listed characters only (the key formats) leaves U+0000 out."""
+    bare = pattern.replace("\\.", "")
+    return (
+        pattern.startswith("^") and pattern.endswith("$") and "[^" not in pattern and "\\S" not in pattern
+    ) and "." not in bare
 
 
 class _Components:
@@ -114,15 +166,18 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
         required = set(schema.get("required", []))
         for name, prop in schema["properties"].items():
             prop = {k: v for k, v in prop.items() if k not in ("title", "description")}
-            parameters.append(
-                {
-                    "name": name,
-                    "in": "query",
-                    "required": name in required,
-                    "schema": prop,
-                    "description": schema["properties"][name].get("description", ""),
-                }
-            )
+            parameter = {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": prop,
+                "description": schema["properties"][name].get("description", ""),
+            }
+            if "contentMediaType" in prop:  # a JSON document in the query string
+                document = {**prop["contentSchema"], "additionalProperties": True}
+                del parameter["schema"]
+                parameter["content"] = {"application/json": {"schema": document}}
+            parameters.append(parameter)
     name = endpoint.operation_id
     api = not endpoint.probe  # behind the JSON API's guards (service.guards.json_api)
     if endpoint.method == "POST" and api:
@@ -203,6 +258,17 @@ def build(endpoints: list[Endpoint]) -> dict[str, Any]:
     for endpoint in endpoints:
         path = openapi_path(endpoint.path)
         paths.setdefault(path, {})[endpoint.method.lower()] = _operation(components, endpoint)
+    for item in paths.values():
+        for operation in item.values():
+            if "parameters" in operation:  # copies: the shared header parameters are constants
+                operation["parameters"] = copy.deepcopy(operation["parameters"])
+            for parameter in operation.get("parameters", []):
+                _storable(parameter.get("schema") or parameter["content"]["application/json"]["schema"])
+            body: Any = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            ref = body.get("schema", {}).get("$ref") or body.get("schema", {}).get("items", {}).get("$ref")
+            if ref is not None:
+                _storable(components.schemas[ref.rpartition("/")[2]])
+    components.schemas["JsonValue"] = _JSON_VALUE
     return {
         "openapi": "3.1.0",
         "info": {

@@ -4,6 +4,8 @@ hygiene a public service needs. Raw sockets where the attack is below HTTP clien
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import os
 import socket
@@ -17,9 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx2 as httpx
 import psycopg
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from service import migrations, request_log
+from service.api import NUL_MESSAGE
 from service.postgres import with_database
 from tests.helpers import CloneFactory, Served, serving
 
@@ -360,6 +365,69 @@ def test_exports_behind_a_lock_are_bounded_and_leave_the_pool_to_others(
     assert httpx.get(f"{base}/projects/alpha/export", timeout=30).status_code == 200
 
 
+def test_an_export_whose_client_left_before_reading_frees_its_slot_at_once(
+    client: TestClient, conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """The client sends the request and goes without reading: the first chunk waits on
+    its socket until the disconnect. The slot and the connection come back then, not
+    when the garbage collector finds the stream (collection is off here)."""
+    assert client.post("/projects", json={"key": "alpha", "name": "Alpha"}).status_code == 201
+    app: Starlette = client.app  # type: ignore[assignment]
+    slots = app.state.settings.max_exports
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/projects/alpha/export",
+        "raw_path": b"/projects/alpha/export",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"authorization", client.headers["authorization"].encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("localhost", 80),
+    }
+
+    async def abandoned_export() -> list[str]:
+        gone = asyncio.Event()
+        requested = False
+        sent: list[str] = []
+
+        async def receive() -> Message:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(str(message["type"]))
+            if message["type"] == "http.response.body":
+                gone.set()  # the client leaves; its socket never takes this chunk
+                await asyncio.Event().wait()
+
+        await app(scope, receive, send)
+        return sent
+
+    gc.disable()
+    try:
+        for _ in range(slots + 1):
+            sent = client.portal.call(abandoned_export)  # type: ignore[union-attr]
+            assert sent == ["http.response.start", "http.response.body"]
+            left_open = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'worktrack' AND state <> 'idle' AND pid <> pg_backend_pid()"
+            ).fetchone()
+            assert left_open == (0,)  # the export's transaction ended with the request
+        answer = client.get("/projects/alpha/export")
+    finally:
+        gc.enable()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["project"]["key"] == "alpha"
+
+
 # --- shutdown has a bound --------------------------------------------------------
 
 
@@ -435,6 +503,66 @@ def test_large_integers_and_ordinary_decimals_are_stored_as_sent(client: TestCli
     assert response.status_code == 201
     stored = client.get("/projects/alpha/tasks/T-1").text
     assert '"big": 123456789012345678901234567890' in stored and '"d": 0.1' in stored
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/projects", '{"key": "p2", "name": "P", "max_lease_seconds": 437.0, "max_attempts": 3.0}', None),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "priority": 7.0}', None),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "priority": 7.5}', "body.priority"),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "priority": "7"}', "body.priority"),
+        ("/projects/alpha/tasks", '{"key": "T-9", "title": "t", "priority": true}', "body.priority"),
+        ("/tasks/claim", '{"project": "alpha", "agent": "a", "lease_seconds": 60.0}', None),
+    ],
+)
+def test_an_integer_field_takes_an_integral_number_as_json_schema_does(
+    client: TestClient, path: str, body: str, field: str | None
+) -> None:
+    """The document says `integer`, which JSON Schema grants to 437.0: the server agrees.
+    437.5, "437" and true stay refused."""
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    client.post("/projects/alpha/tasks", json={"key": "T-1", "title": "t"})
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    if field is None:
+        assert response.status_code in (200, 201), response.text
+    else:
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == field
+
+
+def test_integral_numbers_are_stored_as_integers(client: TestClient) -> None:
+    body = '{"key": "p2", "name": "P", "max_lease_seconds": 437.0, "default_lease_seconds": 60.0}'
+    response = client.post("/projects", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 201
+    assert response.json()["max_lease_seconds"] == 437 and response.json()["default_lease_seconds"] == 60
+    assert '"max_lease_seconds" : 437,' in client.get("/projects/p2").text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"key": "T-9", "title": "a\\u0000b"}', "body.title"),
+        ('{"key": "T-9", "title": "t", "metadata": {"x": ["ok", "a\\u0000"]}}', "body.metadata.x.1"),
+        ('{"key": "T-9", "title": "t", "metadata": {"a\\u0000": 1}}', "body.metadata.'a\\x00'"),
+    ],
+)
+def test_a_nul_character_is_refused_naming_the_field(client: TestClient, body: str, field: str) -> None:
+    """PostgreSQL text and jsonb cannot hold U+0000; the document's strings say so."""
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    response = client.post(
+        "/projects/alpha/tasks", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": field, "message": NUL_MESSAGE}]
+    assert client.get("/projects/alpha/tasks/T-9").status_code == 404
+
+
+def test_a_nul_character_in_the_query_is_refused_naming_the_parameter(client: TestClient) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    response = client.get("/projects/alpha/tasks", params={"q": "a\x00b"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "query.q", "message": NUL_MESSAGE}]
 
 
 def test_story_points_with_a_third_decimal_are_refused(client: TestClient) -> None:

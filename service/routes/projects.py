@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids
+from service.api import JSONText, StreamedJSON, cursor_ids
 from service.errors import ServiceUnavailable
 from service.models import Export, Project, ProjectCreate, ProjectListQuery, ProjectPatch
 from service.queries import projects
@@ -78,7 +77,7 @@ async def export_project(request: Request) -> Response:
     running: asyncio.Semaphore = request.app.state.exports
     if running.locked():
         raise ServiceUnavailable("as many exports as allowed are running; try again", retry_after=5)
-    await running.acquire()  # released when the stream ends
+    await running.acquire()  # released when the answer ends (StreamedJSON)
     try:
         pieces = await db.stream(
             pool(request),
@@ -90,15 +89,7 @@ async def export_project(request: Request) -> Response:
     if pieces is None:
         running.release()
         raise project_not_found(project)
-    return StreamingResponse(_released_at_end(pieces, running), media_type="application/json")
-
-
-async def _released_at_end(pieces: AsyncIterator[str], running: asyncio.Semaphore) -> AsyncIterator[str]:
-    try:
-        async for piece in pieces:
-            yield piece
-    finally:
-        running.release()
+    return StreamedJSON(pieces, on_close=running.release)
 
 
 ENDPOINTS = [

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from psycopg import AsyncConnection, errors
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service import access, db, queries
 from service.errors import Conflict, NotFound
-from service.models import Body, TokenCreated, TokenList, refused
+from service.models import INTEGRAL, Body, TokenCreated, TokenList, refused
 from service.routes import Endpoint, pool
 
 _Q = queries.load("tokens")
 
 
 class TokenCreate(Body):
+    # The rule create_token checks, in the document: an admin token names no project,
+    # a project role at least one.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"role": {"const": "admin"}}},
+            "then": {"properties": {"projects": {"maxItems": 0}}},
+            "else": {"properties": {"projects": {"minItems": 1}}, "required": ["projects"]},
+        }
+    )
     name: str = Field(min_length=1, max_length=100)
     role: Literal["admin", "read", "write", "agent"]
     projects: list[str] = Field(default_factory=list, max_length=1000)
-    expires_in_seconds: int | None = Field(None, ge=1, le=10 * 365 * 86_400)
+    expires_in_seconds: Annotated[int, Field(ge=1, le=10 * 365 * 86_400), INTEGRAL] | None = None
 
     @model_validator(mode="after")
     def _projects_fit_the_role(self) -> TokenCreate:
