@@ -196,8 +196,11 @@ def create_app(
         checked = guarded.cls(route.app, *guarded.args, **guarded.kwargs)
         return Route(route.path, checked, methods=route.methods)
 
-    # Probes and scrapers reach these by whatever address they have: no Host check.
     routes = [
+        # /mcp first: agents call it most, and the router tries the routes in order.
+        # It checks its Host itself (WORKTRACK_MCP_ALLOWED_HOSTS); each tool its project.
+        *(mcp_guarded(route) for route in mcp_routes),
+        # Probes and scrapers reach these by whatever address they have: no Host check.
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics.metrics, methods=["GET"], middleware=[authorize(access.METRICS_RULE)]),
@@ -227,8 +230,6 @@ def create_app(
             Route(r.path, r.endpoint, methods=r.methods, include_in_schema=False, middleware=ui_guards_open)
             for r in sign_in.ROUTES
         ),
-        # /mcp checks its Host itself (WORKTRACK_MCP_ALLOWED_HOSTS); each tool its project
-        *(mcp_guarded(route) for route in mcp_routes),
     ]
     templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
     app = Starlette(
