@@ -193,6 +193,7 @@ _cache: dict[tuple[bytes, str | None], tuple[float, Principal, int | None]] = {}
 
 def forget_cached() -> None:
     _cache.clear()
+    _project_ids.clear()
 
 
 async def authenticate(
@@ -257,13 +258,7 @@ async def require(pool: Pool, project: str | None, need: Need) -> Principal:
         raise challenge("this call needs an API token")
     if principal.is_admin:
         return principal
-    project_id = None
-    if project is not None:
-        async with pool.connection() as conn:
-            row = await (
-                await conn.execute("SELECT id FROM projects WHERE lower(key) = lower(%s)", (project,))
-            ).fetchone()
-            project_id = None if row is None else row[0]
+    project_id = None if project is None else await _project_id(pool, project)
     decide(principal, need, project is not None, project_id, project or "")
     return principal
 
@@ -308,6 +303,28 @@ def held_only(project: str, key: str, agent: str | None, operation: Operation) -
             return await operation(conn)
 
     return checked
+
+
+# Project ids by lower(key), kept CACHE_SECONDS like the token check's answers: an
+# MCP tool call then costs no statement for its check. Unknown keys are never kept.
+_project_ids: dict[str, tuple[float, int]] = {}
+
+
+async def _project_id(pool: Pool, project: str) -> int | None:
+    key, now = project.lower(), time.monotonic()
+    cached = _project_ids.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    async with pool.connection() as conn:
+        row = await (
+            await conn.execute("SELECT id FROM projects WHERE lower(key) = lower(%s)", (project,))
+        ).fetchone()
+    if row is None:
+        return None
+    if len(_project_ids) >= _CACHE_LIMIT:
+        _project_ids.clear()
+    _project_ids[key] = (now + CACHE_SECONDS, row[0])
+    return int(row[0])
 
 
 async def _read_body(receive: Receive) -> bytes:

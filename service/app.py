@@ -134,6 +134,9 @@ def create_app(
         return api_guards(endpoint.access_rule)
 
     routes = [
+        # /mcp first: agents call it most, and the router tries the routes in order.
+        # It checks its Host itself (WORKTRACK_MCP_ALLOWED_HOSTS); each tool its project.
+        *(mcp_guarded(route) for route in mcp_routes),
         *(
             Route(_route_path(e.path), e.serve(), methods=[e.method], middleware=guarded(e))
             for e in endpoints
@@ -154,8 +157,6 @@ def create_app(
             Route(r.path, r.endpoint, methods=r.methods, include_in_schema=False, middleware=ui_guards_open)
             for r in sign_in.ROUTES
         ),
-        # /mcp checks its Host itself (WORKTRACK_MCP_ALLOWED_HOSTS); each tool its project
-        *(mcp_guarded(route) for route in mcp_routes),
     ]
     templates: dict[object, str] = {route.endpoint: openapi.openapi_path(route.path) for route in routes}
     app = Starlette(

@@ -19,7 +19,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from service import access, config, db
@@ -43,6 +43,9 @@ from service.routes.sprints import sprint_not_found
 
 M = TypeVar("M", bound=BaseModel)
 Doc = dict[str, Any]
+# A tool's answer: the document as the database wrote it for the text content, parsed
+# once for the structured content. The output schema is Doc's.
+Answer = Annotated[CallToolResult, Doc]
 
 INSTRUCTIONS = (
     "worktrack: a task queue for agents. Loop: claim_task -> heartbeat while working -> "
@@ -71,7 +74,7 @@ def _checked(model: type[M], **fields: Any) -> M:
         raise Unprocessable("the arguments are invalid", errors=_field_errors(exc, "arguments")) from None
 
 
-async def _answer(work: Coroutine[Any, Any, str | None], allowed: Awaitable[Any]) -> Doc:
+async def _answer(work: Coroutine[Any, Any, str | None], allowed: Awaitable[Any]) -> CallToolResult:
     """The document the HTTP API would answer ({} for its 204), or its problem+json
     as a tool error. `allowed` is the token check of the call (service.access)."""
     try:
@@ -86,10 +89,8 @@ async def _answer(work: Coroutine[Any, Any, str | None], allowed: Awaitable[Any]
         if exc.errors:
             problem["errors"] = exc.errors
         raise ToolError(json.dumps(problem)) from None
-    if doc is None:
-        return {}
-    parsed: Doc = json.loads(doc)
-    return parsed
+    text = "{}" if doc is None else doc
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=json.loads(text))
 
 
 def _allowed_hosts() -> list[str]:
@@ -138,7 +139,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         return register
 
     @tool(read_only=True)
-    async def list_projects(limit: Limit = 50, after: After = None) -> Doc:
+    async def list_projects(limit: Limit = 50, after: After = None) -> Answer:
         """List projects: {items, next}."""
 
         async def run() -> str:
@@ -151,7 +152,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         return await _answer(run(), access.require(pool, None, "admin"))
 
     @tool(read_only=True)
-    async def get_next_task(project: Project) -> Doc:
+    async def get_next_task(project: Project) -> Answer:
         """The task claim_task would get now, changing nothing; {} when none is ready."""
         return await _answer(queue_routes.next_ready(pool, project), access.require(pool, project, "read"))
 
@@ -163,7 +164,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         epic: Annotated[str | None, Field(description="only within this epic")] = None,
         feature: Annotated[str | None, Field(description="only within this feature")] = None,
         agent_type: Annotated[str | None, Field(description="only tasks for this agent type")] = None,
-    ) -> Doc:
+    ) -> Answer:
         """Atomically claim the best ready task (in_progress, leased to you); {} when none is ready."""
 
         async def run() -> str | None:
@@ -181,7 +182,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         return await _answer(run(), access.require(pool, project, "agent"))
 
     @tool()
-    async def heartbeat(project: Project, key: Key, agent: Agent, lease_seconds: Lease = None) -> Doc:
+    async def heartbeat(project: Project, key: Key, agent: Agent, lease_seconds: Lease = None) -> Answer:
         """Extend your lease on a task you hold."""
 
         async def run() -> str:
@@ -202,7 +203,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             dict[str, Any] | None, Field(description='e.g. {"commit":..,"tests":..,"files":[..]}')
         ] = None,
         agent: Annotated[str | None, Field(description="refused unless you still hold it")] = None,
-    ) -> Doc:
+    ) -> Answer:
         """Move a task to another status, with a history row (note, evidence)."""
 
         async def run() -> str:
@@ -212,7 +213,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         return await _answer(run(), access.require(pool, project, "agent"))
 
     @tool(read_only=True)
-    async def get_task(project: Project, key: Key) -> Doc:
+    async def get_task(project: Project, key: Key) -> Answer:
         """One task."""
 
         async def run() -> str:
@@ -235,7 +236,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         q: Annotated[str | None, Field(description="text in title or description")] = None,
         limit: Limit = 50,
         after: After = None,
-    ) -> Doc:
+    ) -> Answer:
         """A page of a project's tasks, filtered: {items, next}."""
 
         async def run() -> str:
@@ -273,7 +274,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         inputs: list[str] | None = None,
         expected_outputs: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
-    ) -> Doc:
+    ) -> Answer:
         """Create a pending task."""
 
         async def run() -> str:
@@ -298,7 +299,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
     async def create_tasks(
         project: Project,
         tasks: Annotated[list[dict[str, Any]], Field(description="objects with create_task's fields")],
-    ) -> Doc:
+    ) -> Answer:
         """Create many tasks: all or none. {items}."""
 
         async def run() -> str:
@@ -320,12 +321,12 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         project: Project,
         key: Key,
         depends_on: Annotated[str, Field(description="the task it must wait for")],
-    ) -> Doc:
+    ) -> Answer:
         """Make a task wait for another until it completes."""
         return await _answer(_edge(pool, project, key, depends_on), access.require(pool, project, "write"))
 
     @tool()
-    async def remove_dependency(project: Project, key: Key, depends_on: str) -> Doc:
+    async def remove_dependency(project: Project, key: Key, depends_on: str) -> Answer:
         """Remove a dependency."""
 
         async def run() -> str:
@@ -335,12 +336,12 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         return await _answer(run(), access.require(pool, project, "write"))
 
     @tool()
-    async def link_tasks(project: Project, key: Key, other: str, kind: LinkKind) -> Doc:
+    async def link_tasks(project: Project, key: Key, other: str, kind: LinkKind) -> Answer:
         """Link without blocking: related, or discovered_from (key was found working on other)."""
         return await _answer(_edge(pool, project, key, other, kind), access.require(pool, project, "write"))
 
     @tool(read_only=True)
-    async def get_progress(project: Project, epic: str | None = None, feature: str | None = None) -> Doc:
+    async def get_progress(project: Project, epic: str | None = None, feature: str | None = None) -> Answer:
         """An epic or a feature with its progress; name one."""
 
         async def run() -> str:
@@ -353,7 +354,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
         return await _answer(run(), access.require(pool, project, "read"))
 
     @tool(read_only=True)
-    async def get_sprint_report(project: Project, sprint: int, velocity_sprints: int = 3) -> Doc:
+    async def get_sprint_report(project: Project, sprint: int, velocity_sprints: int = 3) -> Answer:
         """A sprint's report: commitment, completed, scope change, burndown, velocity."""
 
         async def run() -> str:
