@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -35,6 +37,19 @@ def _integral(value: Any) -> Any:
 # but an integral number counts. (Placed after the bounds, the document keeps them.)
 INTEGRAL = BeforeValidator(_integral)
 
+
+def _in_hundredths(value: float) -> float:
+    """The number as sent has at most two decimals (the columns are numeric(p,2)).
+    Checked on its decimal text: pydantic's float multiple_of divides in binary, so
+    it refuses 9326290.54, which JSON Schema's multipleOf 0.01 allows."""
+    if Decimal(repr(value)) % Decimal("0.01") != 0:
+        raise PydanticCustomError("multiple_of", "Input should be a multiple of 0.01")
+    return value
+
+
+# A number of hundredths: the document says multipleOf 0.01, the check is decimal.
+HUNDREDTHS = (Field(json_schema_extra={"multipleOf": 0.01}), AfterValidator(_in_hundredths))
+
 Status = Literal["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 
@@ -51,7 +66,7 @@ Priority = Annotated[int, Field(ge=1, le=10), INTEGRAL]
 RowId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807), INTEGRAL]
 
 # The columns are numeric(p,2): a third decimal would be rounded away silently.
-StoryPoints = Annotated[float, Field(ge=0, le=9999.99, allow_inf_nan=False, multiple_of=0.01)]
+StoryPoints = Annotated[float, Field(ge=0, le=9999.99, allow_inf_nan=False), *HUNDREDTHS]
 
 
 def _iso_8601_only(value: Any) -> Any:
@@ -411,9 +426,9 @@ class Problem(BaseModel):
 # --- the sprint side ----------------------------------------------------------------
 
 SprintState = Literal["future", "active", "closed"]
-Points = Annotated[float, Field(ge=0, le=99_999_999.99, allow_inf_nan=False, multiple_of=0.01)]
+Points = Annotated[float, Field(ge=0, le=99_999_999.99, allow_inf_nan=False), *HUNDREDTHS]
 Count = Annotated[int, Field(ge=0, le=2_147_483_647), INTEGRAL]
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, multiple_of=0.01)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), *HUNDREDTHS]
 JiraId = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807), INTEGRAL]
 # No @ and no space of any kind, listed one by one: "\\s" means other characters in
 # the document's regex dialect, pydantic's and PostgreSQL's ([:space:] in the CHECK).
@@ -554,10 +569,7 @@ class MetricCreate(Body):
     completion_percent: Percent | None = None
     velocity: Points | None = None
     burndown_rate: (
-        Annotated[
-            float,
-            Field(ge=-99_999_999.99, le=99_999_999.99, allow_inf_nan=False, multiple_of=0.01),
-        ]
+        Annotated[float, Field(ge=-99_999_999.99, le=99_999_999.99, allow_inf_nan=False), *HUNDREDTHS]
         | None
     ) = None
     scope_added_points: Points = 0
