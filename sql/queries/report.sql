@@ -51,10 +51,8 @@ WITH workstreams AS (
 ), counted_sprints AS (  -- the closed sprints velocity counts that have membership history
     SELECT DISTINCT sprint_id, starts, closes FROM history
      WHERE k <= %(velocity_sprints)s AND has_history
-), in_view AS (  -- the sprints whose tasks are read: this one and those velocity counts
+), in_view AS (  -- the sprint whose tasks are read
     SELECT id AS sprint_id, state, starts, closes FROM sprint
-    UNION
-    SELECT sprint_id, 'closed', starts, closes FROM counted_sprints
 ), task_rows AS (  -- a closed sprint's rows as stored at its close; else computed now (same definitions)
     SELECT f.* FROM in_view v JOIN sprint_frozen_tasks f ON f.sprint_id = v.sprint_id WHERE v.state = 'closed'
     UNION ALL
@@ -152,11 +150,17 @@ WITH workstreams AS (
     UNION ALL
     SELECT b.*, (SELECT scope_points FROM snapshot_burndown WHERE scope_points IS NOT NULL ORDER BY i LIMIT 1)
       FROM snapshot_burndown b WHERE NOT (SELECT from_history FROM report_figures)
-), sprint_completed AS (  -- completed points per counted sprint and project
-    SELECT t.sprint_id, t.project_id, sum(coalesce(t.points_at_close, 0)) AS points
-      FROM task_rows t
-     WHERE t.completed_in AND t.sprint_id IN (SELECT sprint_id FROM counted_sprints)
-     GROUP BY t.sprint_id, t.project_id
+), sprint_completed AS (  -- completed points per counted sprint and project: stored at its close
+                          -- (an index-only read), else computed by the same definitions
+    SELECT f.sprint_id, f.project_id, sum(coalesce(f.points_at_close, 0)) AS points
+      FROM sprint_frozen_tasks f
+     WHERE f.completed_in AND f.sprint_id IN (SELECT sprint_id FROM counted_sprints)
+     GROUP BY f.sprint_id, f.project_id
+    UNION ALL
+    SELECT c.sprint_id, f.project_id, sum(coalesce(f.points_at_close, 0))
+      FROM counted_sprints c CROSS JOIN LATERAL sprint_report_tasks(c.sprint_id, c.starts, c.closes) f
+     WHERE f.completed_in AND NOT EXISTS (SELECT 1 FROM sprint_frozen_tasks x WHERE x.sprint_id = c.sprint_id)
+     GROUP BY c.sprint_id, f.project_id
 ), velocity_rows AS (
     SELECT h.workstream_id, h.sprint_id, h.name, h.closes, h.k,
            CASE WHEN h.has_history THEN coalesce(sc.points, 0) ELSE f.story_points_completed END
