@@ -504,12 +504,14 @@ def test_a_sprint_cannot_start_in_the_future(client: TestClient, db_url: str) ->
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "body.activated_at"
     assert client.get(f"/sprints/{sprint['id']}").json()["state"] == "future"
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.CheckViolation, match="cannot start in the future"):
-            conn.execute(
-                "UPDATE sprints SET state = 'active', activated_at = now() + interval '1 hour' WHERE id = %s",
-                (sprint["id"],),
-            )
+    with (
+        psycopg.connect(db_url, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.CheckViolation, match="cannot start in the future"),
+    ):
+        conn.execute(
+            "UPDATE sprints SET state = 'active', activated_at = now() + interval '1 hour' WHERE id = %s",
+            (sprint["id"],),
+        )
     started = _post(
         client, f"/sprints/{sprint['id']}/start", {"activated_at": "2026-01-05T09:00:00+01:00"}, status=200
     )
