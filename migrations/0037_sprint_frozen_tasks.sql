@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS sprint_frozen_days (
     sprint_id        bigint NOT NULL,
     day              date NOT NULL,
     i                bigint NOT NULL,    -- days since the first
-    planned_days     integer NOT NULL,
+    planned_days     bigint NOT NULL,
     scope_points     numeric NOT NULL,
     completed_points numeric NOT NULL,
     events           json NOT NULL,
@@ -228,7 +228,7 @@ $$;
 -- figures of its tasks (`tasks`: rows of sprint_report_tasks or stored ones) and
 -- its re-estimates. Stored for a closed sprint with its tasks (sprint_freeze).
 CREATE OR REPLACE FUNCTION sprint_burndown_days(sprint_id bigint, tasks sprint_frozen_tasks[])
-RETURNS TABLE (day date, i bigint, planned_days integer, scope_points numeric, completed_points numeric,
+RETURNS TABLE (day date, i bigint, planned_days bigint, scope_points numeric, completed_points numeric,
                events json)
 LANGUAGE sql STABLE SET jit = off AS $$
 WITH sprint AS (
@@ -299,7 +299,7 @@ WITH sprint AS (
            coalesce(c.events, '[]'::json) AS events
       FROM days d LEFT JOIN day_changes c ON c.day = d.day
 )
-SELECT b.day, b.i, b.planned_days::integer, b.scope_points, b.completed_points, b.events FROM history_burndown b
+SELECT b.day, b.i, b.planned_days::bigint, b.scope_points, b.completed_points, b.events FROM history_burndown b
 $$;
 
 -- Store a closed sprint's rows and burndown, with its owner's rights (the API's role may
