@@ -388,7 +388,7 @@ def test_the_backfill_gives_each_task_in_a_sprint_one_joined_event(empty_db_url:
                     "sprint_id": conn.execute("SELECT id FROM sprints WHERE name = 'S1'").fetchone()[0],  # type: ignore[index]
                     "velocity_sprints": 3,
                 },
-            ).fetchone()[0]  # type: ignore[index]
+            ).fetchone()[0]
         )
     assert (report["commitment"]["issues"], report["scope_change"]["added_issues"]) == (1, 1)
 
