@@ -101,27 +101,35 @@ CREATE OR REPLACE TRIGGER trg_sprint_frozen_days_append_only
 -- The instants a sprint's report is computed as of: its start (activated_at,
 -- else the start date's midnight in its time zone) and its close (completed_at,
 -- else the end of its end date; now() while active; none while future).
+-- PL/pgSQL, not SQL, so sql/schema.sql loads its functions before its tables.
 CREATE OR REPLACE FUNCTION sprint_window(s sprints, OUT timezone text, OUT starts timestamptz,
                                          OUT closes timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
     SELECT z.tz, a.starts,
            CASE s.state
                 WHEN 'closed' THEN coalesce(s.completed_at, (s.end_date + 1)::timestamp AT TIME ZONE z.tz, a.starts)
                 WHEN 'active' THEN greatest(now(), a.starts) END
       FROM (SELECT sprint_timezone(s.id, s.timezone) AS tz) z
      CROSS JOIN LATERAL (SELECT coalesce(s.activated_at, s.start_date::timestamp AT TIME ZONE z.tz) AS starts) a
+      INTO sprint_window.timezone, sprint_window.starts, sprint_window.closes;
+END;
 $$;
 
 -- Each task a sprint had up to `closes`, with its figures as of `starts` and
 -- `closes`, from the sprint membership history and the task status history
 -- (DESIGN.md §1, issue 10): committed, added, removed, re-estimated, completed
 -- in the sprint, completed outside it, carried over, and where the close moved it.
--- Its own plan, without JIT: inlined, its estimated cost (a probe of task history
--- per task) made every report, even one that reads stored rows, pay over a
--- second of JIT compilation; its plan is index probes, which JIT does not help.
+-- Without JIT: as an inlined SQL function its estimated cost (a probe of task
+-- history per task) made every report, even one that reads stored rows, pay over
+-- a second of JIT compilation; its plan is index probes, which JIT does not help.
 CREATE OR REPLACE FUNCTION sprint_report_tasks(sprint_id bigint, starts timestamptz, closes timestamptz)
 RETURNS SETOF sprint_frozen_tasks
-LANGUAGE sql STABLE ROWS 2000 SET jit = off AS $$
+LANGUAGE plpgsql STABLE ROWS 2000 SET jit = off AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
 WITH in_view AS (
     SELECT sprint_report_tasks.sprint_id AS id, sprint_report_tasks.starts AS starts,
            sprint_report_tasks.closes AS closes
@@ -220,7 +228,8 @@ SELECT f.sprint_id, f.project_id, f.task_id, f.key, f.created_at, f.started_at, 
        f.committed, coalesce(f.is_added, false), coalesce(f.removed, false), f.in_at_close, f.completed_in,
        coalesce(f.completed_outside, false), coalesce(f.carried_over, false),
        coalesce(f.moved_at_close, false), f.moved_to
-  FROM figures f
+  FROM figures f;
+END;
 $$;
 
 -- A sprint's burndown, one row per day in its time zone (DESIGN.md §1): scope
@@ -230,7 +239,10 @@ $$;
 CREATE OR REPLACE FUNCTION sprint_burndown_days(sprint_id bigint, tasks sprint_frozen_tasks[])
 RETURNS TABLE (day date, i bigint, planned_days bigint, scope_points numeric, completed_points numeric,
                events json)
-LANGUAGE sql STABLE SET jit = off AS $$
+LANGUAGE plpgsql STABLE SET jit = off AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
 WITH sprint AS (
     SELECT s.id, s.state, s.end_date, w.timezone AS tz, w.starts, w.closes,
            (w.starts AT TIME ZONE w.timezone)::date AS first_day,
@@ -299,7 +311,8 @@ WITH sprint AS (
            coalesce(c.events, '[]'::json) AS events
       FROM days d LEFT JOIN day_changes c ON c.day = d.day
 )
-SELECT b.day, b.i, b.planned_days::bigint, b.scope_points, b.completed_points, b.events FROM history_burndown b
+SELECT b.day, b.i, b.planned_days::bigint, b.scope_points, b.completed_points, b.events FROM history_burndown b;
+END;
 $$;
 
 -- Store a closed sprint's rows and burndown, with its owner's rights (the API's role may

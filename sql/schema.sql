@@ -241,9 +241,12 @@ CREATE TABLE public.sprint_frozen_tasks (
 );
 
 CREATE FUNCTION public.sprint_burndown_days(sprint_id bigint, tasks public.sprint_frozen_tasks[]) RETURNS TABLE(day date, i bigint, planned_days bigint, scope_points numeric, completed_points numeric, events json)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET jit TO 'off'
     AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
 WITH sprint AS (
     SELECT s.id, s.state, s.end_date, w.timezone AS tz, w.starts, w.closes,
            (w.starts AT TIME ZONE w.timezone)::date AS first_day,
@@ -312,7 +315,8 @@ WITH sprint AS (
            coalesce(c.events, '[]'::json) AS events
       FROM days d LEFT JOIN day_changes c ON c.day = d.day
 )
-SELECT b.day, b.i, b.planned_days::bigint, b.scope_points, b.completed_points, b.events FROM history_burndown b
+SELECT b.day, b.i, b.planned_days::bigint, b.scope_points, b.completed_points, b.events FROM history_burndown b;
+END;
 $$;
 
 CREATE TABLE public.sprints (
@@ -452,9 +456,12 @@ END;
 $$;
 
 CREATE FUNCTION public.sprint_report_tasks(sprint_id bigint, starts timestamp with time zone, closes timestamp with time zone) RETURNS SETOF public.sprint_frozen_tasks
-    LANGUAGE sql STABLE ROWS 2000
+    LANGUAGE plpgsql STABLE ROWS 2000
     SET jit TO 'off'
     AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
 WITH in_view AS (
     SELECT sprint_report_tasks.sprint_id AS id, sprint_report_tasks.starts AS starts,
            sprint_report_tasks.closes AS closes
@@ -552,7 +559,8 @@ SELECT f.sprint_id, f.project_id, f.task_id, f.key, f.created_at, f.started_at, 
        f.committed, coalesce(f.is_added, false), coalesce(f.removed, false), f.in_at_close, f.completed_in,
        coalesce(f.completed_outside, false), coalesce(f.carried_over, false),
        coalesce(f.moved_at_close, false), f.moved_to
-  FROM figures f
+  FROM figures f;
+END;
 $$;
 
 CREATE FUNCTION public.sprint_start(sprint_id bigint, activated_at timestamp with time zone DEFAULT NULL::timestamp with time zone, end_date date DEFAULT NULL::date) RETURNS public.sprints
@@ -597,14 +605,18 @@ END;
 $$;
 
 CREATE FUNCTION public.sprint_window(s public.sprints, OUT timezone text, OUT starts timestamp with time zone, OUT closes timestamp with time zone) RETURNS record
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
+#variable_conflict use_column
+BEGIN
     SELECT z.tz, a.starts,
            CASE s.state
                 WHEN 'closed' THEN coalesce(s.completed_at, (s.end_date + 1)::timestamp AT TIME ZONE z.tz, a.starts)
                 WHEN 'active' THEN greatest(now(), a.starts) END
       FROM (SELECT sprint_timezone(s.id, s.timezone) AS tz) z
      CROSS JOIN LATERAL (SELECT coalesce(s.activated_at, s.start_date::timestamp AT TIME ZONE z.tz) AS starts) a
+      INTO sprint_window.timezone, sprint_window.starts, sprint_window.closes;
+END;
 $$;
 
 CREATE FUNCTION public.sprints_apply_state_change() RETURNS trigger
