@@ -545,6 +545,7 @@ WITH in_view AS (
                    AND NOT coalesce(c.status_at_close = 'cancelled' AND c.cancelled_at <= c.joined_at, false)
                    AS is_added) added
 )
+    -- points a task brought into scope, took out of it, and its net re-estimate
 SELECT f.sprint_id, f.project_id, f.task_id, f.key, f.created_at, f.started_at, f.completed_at,
        f.status_at_close, f.points_at_start, f.points_at_close, f.points_when_joined, f.joined_at,
        CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
