@@ -66,6 +66,14 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
         "completed_at",
         "the sprint cannot close before it started",
     ),
+    "chk_sprints_activated_not_future": (
+        Unprocessable,
+        "activated_at",
+        "a sprint cannot start in the future: activated_at is now or earlier",
+    ),
+    "chk_sprint_frozen_tasks_append_only": (Conflict, None, "the figures of a closed sprint are final"),
+    "chk_sprint_frozen_days_append_only": (Conflict, None, "the burndown of a closed sprint is final"),
+    "chk_sprint_frozen_tasks_sprint_closed": (Conflict, None, "only a closed sprint's figures are stored"),
     "chk_sprints_timezone_known": (
         Unprocessable,
         "timezone",

@@ -306,6 +306,112 @@ CREATE FUNCTION public.sprint_analysis_json(a public.sprint_analyses, project_ke
         'updated_at', a.updated_at)
 $$;
 
+CREATE TABLE public.sprint_frozen_tasks (
+    sprint_id bigint NOT NULL,
+    project_id bigint NOT NULL,
+    task_id bigint NOT NULL,
+    key text NOT NULL,
+    created_at timestamp with time zone,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    status_at_close text,
+    points_at_start numeric(6,2),
+    points_at_close numeric(6,2),
+    points_when_joined numeric(6,2),
+    joined_at timestamp with time zone,
+    removed_points numeric,
+    removed_at timestamp with time zone,
+    reestimated_points numeric NOT NULL,
+    committed boolean NOT NULL,
+    is_added boolean NOT NULL,
+    removed boolean NOT NULL,
+    in_at_close boolean NOT NULL,
+    completed_in boolean NOT NULL,
+    completed_outside boolean NOT NULL,
+    carried_over boolean NOT NULL,
+    moved_at_close boolean NOT NULL,
+    moved_to bigint
+);
+
+CREATE FUNCTION public.sprint_burndown_days(sprint_id bigint, tasks public.sprint_frozen_tasks[]) RETURNS TABLE(day date, i bigint, planned_days bigint, scope_points numeric, completed_points numeric, events json)
+    LANGUAGE plpgsql STABLE
+    SET jit TO 'off'
+    AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+WITH sprint AS (
+    SELECT s.id, s.state, s.end_date, w.timezone AS tz, w.starts, w.closes,
+           (w.starts AT TIME ZONE w.timezone)::date AS first_day,
+           ((w.closes - interval '1 microsecond') AT TIME ZONE w.timezone)::date AS close_day
+      FROM sprints s CROSS JOIN LATERAL sprint_window(s) w
+     WHERE s.id = sprint_burndown_days.sprint_id
+), this_tasks AS (
+    SELECT t.*, pr.key AS project, s.starts
+      FROM unnest(sprint_burndown_days.tasks) t
+      JOIN projects pr ON pr.id = t.project_id
+     CROSS JOIN sprint s
+), day_span AS (
+    SELECT s.first_day,
+           least(CASE WHEN s.state = 'closed' THEN greatest(coalesce(s.end_date, s.close_day), s.close_day)
+                      ELSE least(coalesce(s.end_date, s.close_day), s.close_day) END,
+                 s.first_day + CASE WHEN s.end_date IS NULL THEN 89 ELSE 366 END) AS last_day,
+           coalesce(s.end_date, s.close_day) AS planned_last_day
+      FROM sprint s
+     WHERE s.closes IS NOT NULL
+), days AS (
+    SELECT d::date AS day, row_number() OVER (ORDER BY d) - 1 AS i,
+           greatest(ds.planned_last_day - ds.first_day, 1) AS planned_days
+      FROM day_span ds, generate_series(ds.first_day, ds.last_day, interval '1 day') d
+), changes AS (  -- what moved scope or completion, and when (this sprint's membership history)
+    SELECT t.project, t.key, c.change, c.at, c.scope_delta, c.completed_delta, c.points
+      FROM this_tasks t
+     CROSS JOIN LATERAL (VALUES
+            ('committed', t.starts, CASE WHEN t.committed THEN coalesce(t.points_at_start, 0) END, 0::numeric,
+             t.points_at_start),
+            ('joined', t.joined_at, CASE WHEN t.is_added THEN coalesce(t.points_when_joined, 0) END, 0,
+             t.points_when_joined),
+            (CASE WHEN t.in_at_close THEN 'cancelled' ELSE 'left' END, t.removed_at,
+             CASE WHEN t.removed THEN -coalesce(t.removed_points, 0) END, 0, t.removed_points),
+            ('completed', t.completed_at, CASE WHEN t.completed_in THEN 0 END,
+             coalesce(t.points_at_close, 0), t.points_at_close)) c (change, at, scope_delta, completed_delta,
+                                                                     points)
+     WHERE c.scope_delta IS NOT NULL
+    UNION ALL
+    SELECT t.project, t.key, 'reestimated', e.happened_at,
+           coalesce(e.points_after, 0) - coalesce(e.points_before, 0), 0, e.points_after
+      FROM sprint_membership_events e
+      JOIN this_tasks t ON t.project_id = e.project_id AND t.task_id = e.task_id
+     WHERE e.sprint_id = sprint_burndown_days.sprint_id AND e.happened_at <= (SELECT closes FROM sprint)
+       AND e.change = 'reestimated' AND (t.committed OR t.is_added)
+       AND e.happened_at > coalesce(t.joined_at, t.starts)
+), dated_changes AS (
+    SELECT ch.*, least(greatest((ch.at AT TIME ZONE s.tz)::date, ds.first_day), ds.last_day) AS day
+      FROM changes ch CROSS JOIN sprint s CROSS JOIN day_span ds
+), correction AS (  -- re-estimates made while outside the sprint, counted on the last day (normally 0)
+    SELECT (SELECT coalesce(sum(reestimated_points), 0) FROM this_tasks)
+           - coalesce(sum(scope_delta) FILTER (WHERE change = 'reestimated'), 0) AS points
+      FROM dated_changes
+), day_changes AS (  -- each day's changes, summed and listed once
+    SELECT ch.day, sum(ch.scope_delta) AS scope_delta, sum(ch.completed_delta) AS completed_delta,
+           json_agg(json_build_object('change', ch.change, 'project', ch.project, 'key', ch.key,
+                                      'points', ch.points, 'at', ch.at)
+                    ORDER BY ch.at, ch.project, ch.key, ch.change) FILTER (WHERE ch.change <> 'committed') AS events
+      FROM dated_changes ch
+     GROUP BY ch.day
+), history_burndown AS (  -- running sums up to the end of each day
+    SELECT d.day, d.i, d.planned_days,
+           sum(coalesce(c.scope_delta, 0)) OVER (ORDER BY d.day)
+               + CASE WHEN d.day = (SELECT last_day FROM day_span) THEN (SELECT points FROM correction) ELSE 0 END
+               AS scope_points,
+           sum(coalesce(c.completed_delta, 0)) OVER (ORDER BY d.day) AS completed_points,
+           coalesce(c.events, '[]'::json) AS events
+      FROM days d LEFT JOIN day_changes c ON c.day = d.day
+)
+SELECT b.day, b.i, b.planned_days::bigint, b.scope_points, b.completed_points, b.events FROM history_burndown b;
+END;
+$$;
+
 CREATE TABLE public.sprints (
     id bigint NOT NULL,
     jira_sprint_id bigint NOT NULL,
@@ -366,7 +472,63 @@ BEGIN
      WHERE t.sprint_id = sprint_close.sprint_id AND t.status NOT IN ('completed', 'cancelled');
     PERFORM set_config('worktrack.closing_sprint', '', true);
     PERFORM set_config('worktrack.event_at', coalesce(event_at, ''), true);
+    PERFORM sprint_freeze(sprint_id);
     RETURN closed;
+END;
+$$;
+
+CREATE FUNCTION public.sprint_freeze(sprint_id bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM sprints s WHERE s.id = sprint_freeze.sprint_id AND s.state = 'closed') THEN
+        RAISE EXCEPTION 'sprint % is not closed: its figures are not final', sprint_id
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_sprint_frozen_tasks_sprint_closed', TABLE = 'sprint_frozen_tasks';
+    END IF;
+    INSERT INTO sprint_frozen_tasks
+    SELECT f.*
+      FROM sprints s
+     CROSS JOIN LATERAL sprint_window(s) w
+     CROSS JOIN LATERAL sprint_report_tasks(s.id, w.starts, w.closes) f
+     WHERE s.id = sprint_freeze.sprint_id
+    ON CONFLICT DO NOTHING;
+    INSERT INTO sprint_frozen_days (sprint_id, day, i, planned_days, scope_points, completed_points, events)
+    SELECT sprint_freeze.sprint_id, b.*
+      FROM sprint_burndown_days(sprint_freeze.sprint_id,
+                                (SELECT array_agg(f) FROM sprint_frozen_tasks f
+                                  WHERE f.sprint_id = sprint_freeze.sprint_id)) b
+     WHERE EXISTS (SELECT 1 FROM sprint_frozen_tasks f WHERE f.sprint_id = sprint_freeze.sprint_id)
+    ON CONFLICT DO NOTHING;
+END;
+$$;
+
+CREATE FUNCTION public.sprint_frozen_days_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM sprints WHERE id = OLD.sprint_id) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'the burndown of a closed sprint is final: % refused', TG_OP
+        USING ERRCODE = 'integrity_constraint_violation',
+              CONSTRAINT = 'chk_sprint_frozen_days_append_only', TABLE = 'sprint_frozen_days';
+END;
+$$;
+
+CREATE FUNCTION public.sprint_frozen_tasks_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND (
+        NOT EXISTS (SELECT 1 FROM tasks WHERE project_id = OLD.project_id AND id = OLD.task_id)
+        OR NOT EXISTS (SELECT 1 FROM sprints WHERE id = OLD.sprint_id)) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'the figures of a closed sprint are final: % refused', TG_OP
+        USING ERRCODE = 'integrity_constraint_violation',
+              CONSTRAINT = 'chk_sprint_frozen_tasks_append_only', TABLE = 'sprint_frozen_tasks';
 END;
 $$;
 
@@ -492,6 +654,115 @@ CREATE FUNCTION public.sprint_queue_item_json(q public.sprint_queue_items, proje
         'updated_at', q.updated_at)
 $$;
 
+CREATE FUNCTION public.sprint_report_tasks(sprint_id bigint, starts timestamp with time zone, closes timestamp with time zone) RETURNS SETOF public.sprint_frozen_tasks
+    LANGUAGE plpgsql STABLE ROWS 2000
+    SET jit TO 'off'
+    AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+WITH in_view AS (
+    SELECT sprint_report_tasks.sprint_id AS id, sprint_report_tasks.starts AS starts,
+           sprint_report_tasks.closes AS closes
+), member_events AS (  -- per task: the events that fix its membership at the start and at the close
+    SELECT v.id AS sprint_id, v.starts, v.closes, e.project_id, e.task_id,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE e.happened_at <= v.starts))[1]
+               AS last_by_start,
+           -- the close's own moves happen at the close: "at the close" is just before them
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE NOT e.is_close_move))[1]
+               AS last_by_close,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC)
+                FILTER (WHERE e.change = 'joined' AND e.happened_at > v.starts))[1] AS last_join_after_start,
+           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC)
+                FILTER (WHERE e.change = 'left' AND NOT e.is_close_move))[1] AS last_removal,
+           max(e.happened_at) FILTER (WHERE e.change = 'joined') AS last_joined_at,
+           bool_or(e.is_close_move) AS moved_at_close,
+           max(e.moved_to_sprint_id) FILTER (WHERE e.is_close_move) AS moved_to
+      FROM in_view v
+      JOIN sprint_membership_events e ON e.sprint_id = v.id AND e.happened_at <= v.closes
+     GROUP BY v.id, v.starts, v.closes, e.project_id, e.task_id
+), members AS (
+    SELECT m.sprint_id, m.starts, m.closes, m.project_id, m.task_id,
+           (m.last_by_start).change AS change_at_start, (m.last_by_start).points_after AS points_at_start,
+           (m.last_by_close).change AS change_at_close, (m.last_by_close).points_after AS points_at_close,
+           m.last_joined_at,
+           (m.last_join_after_start).happened_at AS joined_at,
+           (m.last_join_after_start).points_after AS points_when_joined,
+           (m.last_removal).happened_at AS left_at, (m.last_removal).points_before AS points_when_left,
+           m.moved_at_close, m.moved_to
+      FROM member_events m
+), as_of AS (  -- each task's status as of the start and the close, from its status history
+    SELECT m.*, t.key, t.created_at,
+           coalesce(h.status_at_start, h.status_before_start) AS status_at_start,
+           coalesce(h.status_at_close, h.status_before_close) AS status_at_close,
+           h.completed_at, h.cancelled_at, h.started_at
+      FROM members m
+     CROSS JOIN LATERAL (  -- one probe of tasks_pkey per member (LIMIT keeps it a probe)
+            SELECT t.key, t.created_at FROM tasks t
+             WHERE t.project_id = m.project_id AND t.id = m.task_id LIMIT 1) t
+     CROSS JOIN LATERAL (
+            -- the status a task had at an instant: what its last change before it made it,
+            -- else what its first change after it started from (for the creation row of a
+            -- task created earlier, by import or before history was kept: what it was created as)
+            SELECT (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
+                        FILTER (WHERE h.changed_at <= m.starts))[1] AS status_at_start,
+                   (array_agg(coalesce(h.from_status, CASE WHEN t.created_at <= m.starts THEN h.to_status END)
+                              ORDER BY h.changed_at, h.id)
+                        FILTER (WHERE h.changed_at > m.starts))[1] AS status_before_start,
+                   (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
+                        FILTER (WHERE h.changed_at <= m.closes))[1] AS status_at_close,
+                   (array_agg(coalesce(h.from_status, CASE WHEN t.created_at <= m.closes THEN h.to_status END)
+                              ORDER BY h.changed_at, h.id)
+                        FILTER (WHERE h.changed_at > m.closes))[1] AS status_before_close,
+                   max(h.changed_at) FILTER (WHERE h.to_status = 'completed' AND h.changed_at <= m.closes)
+                       AS completed_at,
+                   max(h.changed_at) FILTER (WHERE h.to_status = 'cancelled' AND h.changed_at <= m.closes)
+                       AS cancelled_at,
+                   min(h.changed_at) FILTER (WHERE h.to_status = 'in_progress' AND h.changed_at <= m.closes)
+                       AS started_at
+              FROM task_history h
+             WHERE h.project_id = m.project_id AND h.task_id = m.task_id) h
+), classified AS (
+    SELECT a.*,
+           coalesce(a.change_at_start <> 'left' AND a.status_at_start NOT IN ('completed', 'cancelled'), false)
+               AS committed,
+           coalesce(a.change_at_close <> 'left', false) AS in_at_close,
+           coalesce(a.change_at_close <> 'left' AND a.status_at_close = 'completed'
+                    AND a.completed_at >= greatest(a.starts, a.last_joined_at), false) AS completed_in
+      FROM as_of a
+), figures AS (
+    SELECT c.*,
+           c.in_at_close AND c.status_at_close = 'completed' AND NOT c.completed_in AS completed_outside,
+           added.is_added,
+           (c.committed OR added.is_added)
+               AND (NOT c.in_at_close OR c.status_at_close IS NOT DISTINCT FROM 'cancelled') AS removed,
+           c.in_at_close AND c.status_at_close NOT IN ('completed', 'cancelled') AS carried_over
+      FROM classified c
+     CROSS JOIN LATERAL (
+            SELECT NOT c.committed AND c.joined_at IS NOT NULL AND c.in_at_close
+                   AND NOT (c.status_at_close = 'completed' AND NOT c.completed_in)
+                   AND NOT coalesce(c.status_at_close = 'cancelled' AND c.cancelled_at <= c.joined_at, false)
+                   AS is_added) added
+)
+    -- points a task brought into scope, took out of it, and its net re-estimate
+SELECT f.sprint_id, f.project_id, f.task_id, f.key, f.created_at, f.started_at, f.completed_at,
+       f.status_at_close, f.points_at_start, f.points_at_close, f.points_when_joined, f.joined_at,
+       CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
+            WHEN f.removed THEN f.points_at_close END::numeric AS removed_points,
+       CASE WHEN f.removed AND NOT f.in_at_close THEN f.left_at WHEN f.removed THEN f.cancelled_at END
+           AS removed_at,
+       CASE WHEN f.committed OR f.is_added
+            THEN coalesce(CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
+                               ELSE f.points_at_close END, 0)
+                 - coalesce(CASE WHEN f.committed THEN f.points_at_start ELSE f.points_when_joined END, 0)
+            ELSE 0 END::numeric AS reestimated_points,
+       f.committed, coalesce(f.is_added, false), coalesce(f.removed, false), f.in_at_close, f.completed_in,
+       coalesce(f.completed_outside, false), coalesce(f.carried_over, false),
+       coalesce(f.moved_at_close, false), f.moved_to
+  FROM figures f;
+END;
+$$;
+
 CREATE FUNCTION public.sprint_start(sprint_id bigint, activated_at timestamp with time zone DEFAULT NULL::timestamp with time zone, end_date date DEFAULT NULL::date) RETURNS public.sprints
     LANGUAGE plpgsql
     AS $$
@@ -530,6 +801,21 @@ BEGIN
                       ORDER BY a.association_type = 'primary' DESC, a.id
                       LIMIT 1),
                     'UTC');
+END;
+$$;
+
+CREATE FUNCTION public.sprint_window(s public.sprints, OUT timezone text, OUT starts timestamp with time zone, OUT closes timestamp with time zone) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+#variable_conflict use_column
+BEGIN
+    SELECT z.tz, a.starts,
+           CASE s.state
+                WHEN 'closed' THEN coalesce(s.completed_at, (s.end_date + 1)::timestamp AT TIME ZONE z.tz, a.starts)
+                WHEN 'active' THEN greatest(now(), a.starts) END
+      FROM (SELECT sprint_timezone(s.id, s.timezone) AS tz) z
+     CROSS JOIN LATERAL (SELECT coalesce(s.activated_at, s.start_date::timestamp AT TIME ZONE z.tz) AS starts) a
+      INTO sprint_window.timezone, sprint_window.starts, sprint_window.closes;
 END;
 $$;
 
@@ -587,6 +873,12 @@ BEGIN
         END IF;
         IF NEW.state = 'active' THEN
             NEW.activated_at := coalesce(NEW.activated_at, now());
+            -- clock_timestamp(): a start given as "now" by a client is not in the future
+            IF NEW.activated_at > clock_timestamp() THEN
+                RAISE EXCEPTION 'sprint % cannot start in the future (activated_at %)', OLD.id, NEW.activated_at
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'chk_sprints_activated_not_future',
+                          TABLE = 'sprints', COLUMN = 'activated_at';
+            END IF;
             NEW.timezone := sprint_timezone(NEW.id, NEW.timezone);
         ELSE
             NEW.completed_at := coalesce(NEW.completed_at, now());
@@ -1286,6 +1578,16 @@ ALTER TABLE public.sprint_analyses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENT
     CACHE 1
 );
 
+CREATE TABLE public.sprint_frozen_days (
+    sprint_id bigint NOT NULL,
+    day date NOT NULL,
+    i bigint NOT NULL,
+    planned_days bigint NOT NULL,
+    scope_points numeric NOT NULL,
+    completed_points numeric NOT NULL,
+    events json NOT NULL
+);
+
 CREATE TABLE public.sprint_membership_events (
     id bigint NOT NULL,
     project_id bigint NOT NULL,
@@ -1429,6 +1731,12 @@ ALTER TABLE ONLY public.reports
 ALTER TABLE ONLY public.sprint_analyses
     ADD CONSTRAINT sprint_analyses_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.sprint_frozen_days
+    ADD CONSTRAINT sprint_frozen_days_pkey PRIMARY KEY (sprint_id, day);
+
+ALTER TABLE ONLY public.sprint_frozen_tasks
+    ADD CONSTRAINT sprint_frozen_tasks_pkey PRIMARY KEY (sprint_id, project_id, task_id);
+
 ALTER TABLE ONLY public.sprint_membership_events
     ADD CONSTRAINT sprint_membership_events_pkey PRIMARY KEY (project_id, id);
 
@@ -1517,6 +1825,10 @@ CREATE INDEX idx_sprint_analyses_sprint ON public.sprint_analyses USING btree (s
 
 CREATE INDEX idx_sprint_analyses_team_count ON public.sprint_analyses USING btree ((((discipline_breakdown ->> 'team_count'::text))::integer));
 
+CREATE INDEX idx_sprint_frozen_tasks_completed ON public.sprint_frozen_tasks USING btree (sprint_id, project_id) INCLUDE (points_at_close) WHERE completed_in;
+
+CREATE INDEX idx_sprint_frozen_tasks_project_task ON public.sprint_frozen_tasks USING btree (project_id, task_id);
+
 CREATE INDEX idx_sprint_membership_events_project_task ON public.sprint_membership_events USING btree (project_id, task_id, id);
 
 CREATE INDEX idx_sprint_membership_events_sprint_happened_at ON public.sprint_membership_events USING btree (sprint_id, happened_at, id);
@@ -1596,6 +1908,10 @@ CREATE TRIGGER trg_projects_updated_at BEFORE UPDATE ON public.projects FOR EACH
 CREATE TRIGGER trg_reports_updated_at BEFORE UPDATE ON public.reports FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 CREATE TRIGGER trg_sprint_analyses_updated_at BEFORE UPDATE ON public.sprint_analyses FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_sprint_frozen_days_append_only BEFORE DELETE OR UPDATE ON public.sprint_frozen_days FOR EACH ROW EXECUTE FUNCTION public.sprint_frozen_days_refuse_change();
+
+CREATE TRIGGER trg_sprint_frozen_tasks_append_only BEFORE DELETE OR UPDATE ON public.sprint_frozen_tasks FOR EACH ROW EXECUTE FUNCTION public.sprint_frozen_tasks_refuse_change();
 
 CREATE TRIGGER trg_sprint_membership_events_append_only BEFORE DELETE OR UPDATE ON public.sprint_membership_events FOR EACH ROW EXECUTE FUNCTION public.sprint_membership_events_refuse_change();
 
@@ -1688,6 +2004,15 @@ ALTER TABLE ONLY public.sprint_analyses
 ALTER TABLE ONLY public.sprint_analyses
     ADD CONSTRAINT fk_sprint_analyses_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.sprint_frozen_days
+    ADD CONSTRAINT fk_sprint_frozen_days_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.sprint_frozen_tasks
+    ADD CONSTRAINT fk_sprint_frozen_tasks_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.sprint_frozen_tasks
+    ADD CONSTRAINT fk_sprint_frozen_tasks_task FOREIGN KEY (project_id, task_id) REFERENCES public.tasks(project_id, id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.sprint_membership_events
     ADD CONSTRAINT fk_sprint_membership_events_sprint FOREIGN KEY (sprint_id) REFERENCES public.sprints(id) ON DELETE CASCADE;
 
@@ -1750,6 +2075,10 @@ CREATE POLICY admin_token ON public.reports TO worktrack_api_admin USING (true) 
 
 CREATE POLICY admin_token ON public.sprint_analyses TO worktrack_api_admin USING (true) WITH CHECK (true);
 
+CREATE POLICY admin_token ON public.sprint_frozen_days TO worktrack_api_admin USING (true) WITH CHECK (true);
+
+CREATE POLICY admin_token ON public.sprint_frozen_tasks TO worktrack_api_admin USING (true) WITH CHECK (true);
+
 CREATE POLICY admin_token ON public.sprint_membership_events TO worktrack_api_admin USING (true) WITH CHECK (true);
 
 CREATE POLICY admin_token ON public.task_dependencies TO worktrack_api_admin USING (true) WITH CHECK (true);
@@ -1774,6 +2103,10 @@ ALTER TABLE public.reports ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.sprint_analyses ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.sprint_frozen_days ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.sprint_frozen_tasks ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.sprint_membership_events ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.task_dependencies ENABLE ROW LEVEL SECURITY;
@@ -1797,6 +2130,8 @@ CREATE POLICY token_projects ON public.projects TO worktrack_api USING ((id = AN
 CREATE POLICY token_projects ON public.reports TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
 
 CREATE POLICY token_projects ON public.sprint_analyses TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
+
+CREATE POLICY token_projects ON public.sprint_frozen_tasks TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
 
 CREATE POLICY token_projects ON public.sprint_membership_events TO worktrack_api USING ((project_id = ANY (public.worktrack_token_projects()))) WITH CHECK ((project_id = ANY (public.worktrack_token_projects())));
 

@@ -33,6 +33,8 @@ WORKTRACK_TABLES = {
     "task_status_transitions",
     "task_history",
     "sprint_membership_events",
+    "sprint_frozen_tasks",
+    "sprint_frozen_days",
     "import_transactions",
     "task_dependencies",
     "task_links",

@@ -290,7 +290,8 @@ def test_parallel_sprints_and_moves_at_insert(client: TestClient, db_url: str) -
 def test_the_report_of_a_sprint_of_2000_tasks_uses_indexes(db_url: str) -> None:
     """2,000 tasks with about 20,000 membership and status events, after a sprint of as
     many (for velocity), among 60,000 other tasks in 30 other sprints: every table is
-    reached by index."""
+    reached by index, by the report of the closed sprint (its stored rows) and by the
+    computation an active sprint's report and the close make."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("INSERT INTO projects (key, name) VALUES ('BENCH', 'Bench'), ('OTHER', 'Other')")
         conn.execute(
@@ -317,11 +318,31 @@ def test_the_report_of_a_sprint_of_2000_tasks_uses_indexes(db_url: str) -> None:
                 sql.SQL("EXPLAIN ") + report, {"sprint_id": sprint_id, "velocity_sprints": 3}
             )
         )
-    assert "idx_sprint_membership_events_sprint_happened_at" in plan
-    assert "idx_task_history_project_task" in plan
-    assert "tasks_pkey" in plan
-    for table in ("tasks", "task_history", "sprint_membership_events"):
+        # What an active sprint's report (and the close) computes: the plans of the
+        # function's own statements, as auto_explain reports them.
+        nested: list[str] = []
+        conn.add_notice_handler(lambda notice: nested.append(notice.message_primary or ""))
+        conn.execute("LOAD 'auto_explain'")
+        conn.execute(
+            "SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;"
+            " SET client_min_messages = log"
+        )
+        conn.execute(
+            "SELECT count(*) FROM sprints s CROSS JOIN LATERAL sprint_window(s) w"
+            " CROSS JOIN LATERAL sprint_report_tasks(s.id, w.starts, w.closes) f WHERE s.id = %s",
+            (sprint_id,),
+        )
+        conn.execute("RESET client_min_messages")
+    computed = "\n".join(nested)
+    # the closed sprint's report reads what its close stored
+    assert "sprint_frozen_tasks_pkey" in plan and "sprint_frozen_days_pkey" in plan
+    assert "idx_sprint_frozen_tasks_completed" in plan  # velocity, index only
+    assert "idx_sprint_membership_events_sprint_happened_at" in computed
+    assert "idx_task_history_project_task" in computed
+    assert "tasks_pkey" in computed
+    for table in ("tasks", "task_history", "sprint_membership_events", "sprint_frozen_tasks"):
         assert f"Seq Scan on {table} " not in plan, plan
+        assert f"Seq Scan on {table} " not in computed, computed
 
 
 def test_the_backfill_gives_each_task_in_a_sprint_one_joined_event(empty_db_url: str) -> None:
@@ -370,3 +391,128 @@ def test_the_backfill_gives_each_task_in_a_sprint_one_joined_event(empty_db_url:
             ).fetchone()[0]
         )
     assert (report["commitment"]["issues"], report["scope_change"]["added_issues"]) == (1, 1)
+
+
+def _stored_and_computed(conn: Conn, sprint_id: int) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """A closed sprint's stored task rows and burndown, and the same computed now
+    as of its start and close by the same functions."""
+    stored = conn.execute(
+        "SELECT * FROM sprint_frozen_tasks WHERE sprint_id = %s ORDER BY project_id, task_id", (sprint_id,)
+    ).fetchall()
+    computed = conn.execute(
+        "SELECT f.* FROM sprints s CROSS JOIN LATERAL sprint_window(s) w"
+        " CROSS JOIN LATERAL sprint_report_tasks(s.id, w.starts, w.closes) f"
+        " WHERE s.id = %s ORDER BY f.project_id, f.task_id",
+        (sprint_id,),
+    ).fetchall()
+    stored_days = conn.execute(
+        "SELECT day, i, planned_days, scope_points, completed_points, events::text"
+        "  FROM sprint_frozen_days WHERE sprint_id = %s ORDER BY day",
+        (sprint_id,),
+    ).fetchall()
+    computed_days = conn.execute(
+        "SELECT b.day, b.i, b.planned_days, b.scope_points, b.completed_points, b.events::text"
+        "  FROM sprint_burndown_days(%(s)s, (SELECT array_agg(f) FROM sprint_frozen_tasks f"
+        "                                     WHERE f.sprint_id = %(s)s)) b ORDER BY b.day",
+        {"s": sprint_id},
+    ).fetchall()
+    return stored, computed, stored_days, computed_days
+
+
+def test_the_close_stores_the_figures_it_computes_as_of_the_close(
+    client: TestClient, crafted: dict[str, int], db_url: str
+) -> None:
+    with psycopg.connect(db_url) as conn:
+        stored, computed, stored_days, computed_days = _stored_and_computed(conn, crafted["S3"])
+        keys = conn.execute(
+            "SELECT key FROM sprint_frozen_tasks WHERE sprint_id = %s AND carried_over ORDER BY key",
+            (crafted["S3"],),
+        ).fetchall()
+    # T-1 .. T-10: every task the sprint had, T-3 (cancelled before the start) included
+    assert len(stored) == 10 and stored == computed
+    assert [d[0].isoformat() for d in stored_days] == [f"2026-11-0{n}" for n in range(2, 7)]
+    assert stored_days == computed_days
+    assert keys == [("T-7",), ("T-8",)]
+
+
+def test_a_closed_sprint_report_reads_what_its_close_stored(
+    client: TestClient, crafted: dict[str, int], db_url: str
+) -> None:
+    """History rewritten inside the window afterwards (an import may replay the
+    past) changes what would be computed now, not the closed sprint's report."""
+    path = f"/sprints/{crafted['S3']}/report"
+    before = client.get(path).content
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        _status(conn, "2026-11-05T16:00:00-05:00", "T-8", "in_review")
+        _status(conn, "2026-11-05T17:00:00-05:00", "T-8", "completed")
+        stored, computed, _, _ = _stored_and_computed(conn, crafted["S3"])
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="final"):
+            conn.execute("UPDATE sprint_frozen_tasks SET completed_in = true")
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="final"):
+            conn.execute("DELETE FROM sprint_frozen_days")
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="not closed"):
+            conn.execute("SELECT sprint_freeze(%s)", (crafted["S4"],))
+    assert stored != computed  # now T-8 would count as completed in S3
+    assert client.get(path).content == before
+    assert json.loads(before)["completed"]["points"] == 11
+
+
+def test_the_backfill_stores_the_figures_of_sprints_already_closed(empty_db_url: str) -> None:
+    """A sprint closed before its figures were stored gets them from the migration
+    that stores them, by the same definitions; its report is the same as before."""
+    ids = migrations.known_migration_ids()
+    migrations.apply(empty_db_url, ids.index("0040_sprint_frozen_tasks"))
+    report_before = "SELECT count(*) FROM sprint_membership_events"  # nothing stored yet
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO projects (key, name) VALUES ('alpha', 'Alpha')")
+        (sprint_id,) = conn.execute(
+            "INSERT INTO sprints (jira_sprint_id, name, start_date, end_date, timezone)"
+            " VALUES (1, 'S1', '2026-11-02', '2026-11-06', 'America/New_York') RETURNING id"
+        ).fetchone()  # type: ignore[misc]
+        _at(
+            conn,
+            "2026-10-30T09:00:00-04:00",
+            "INSERT INTO tasks (project_id, sprint_id, key, title, story_points)"
+            " SELECT p.id, %s, t.key, t.key, t.points FROM projects p,"
+            "        (VALUES ('T-1', 5), ('T-2', 3), ('T-3', 2)) t (key, points)",
+            sprint_id,
+        )
+        conn.execute("SELECT sprint_start(%s, '2026-11-02T09:00:00-05:00')", (sprint_id,))
+        _status(conn, "2026-11-03T23:30:00-05:00", "T-1", "completed")
+        _at(conn, "2026-11-04T10:00:00-05:00", "UPDATE tasks SET story_points = 8 WHERE key = 'T-2'")
+        conn.execute("SELECT sprint_close(%s, NULL, '2026-11-06T17:00:00-05:00')", (sprint_id,))
+        assert conn.execute(report_before).fetchone() == (6,)
+    migrations.apply(empty_db_url)
+    report = queries.load("report")["sprint_report"]
+    with psycopg.connect(empty_db_url) as conn:
+        stored, computed, stored_days, computed_days = _stored_and_computed(conn, sprint_id)
+        (figures,) = conn.execute(report, {"sprint_id": sprint_id, "velocity_sprints": 3}).fetchone()  # type: ignore[misc]
+    assert len(stored) == 3 and stored == computed
+    assert len(stored_days) == 5 and stored_days == computed_days
+    doc = json.loads(figures)
+    assert (doc["commitment"]["points"], doc["completed"]["points"]) == (10, 5)
+    assert doc["scope_change"]["reestimated_points"] == 5
+    assert [(t["key"], t["moved_to"]) for t in doc["carry_over"]["tasks"]] == [
+        ("T-2", "backlog"),
+        ("T-3", "backlog"),
+    ]
+
+
+def test_a_sprint_cannot_start_in_the_future(client: TestClient, db_url: str) -> None:
+    sprint = _post(client, "/sprints", {"jira_sprint_id": 1, "name": "S1"})
+    refused = client.post(f"/sprints/{sprint['id']}/start", json={"activated_at": "2999-01-01T09:00:00Z"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "body.activated_at"
+    assert client.get(f"/sprints/{sprint['id']}").json()["state"] == "future"
+    with (
+        psycopg.connect(db_url, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.CheckViolation, match="cannot start in the future"),
+    ):
+        conn.execute(
+            "UPDATE sprints SET state = 'active', activated_at = now() + interval '1 hour' WHERE id = %s",
+            (sprint["id"],),
+        )
+    started = _post(
+        client, f"/sprints/{sprint['id']}/start", {"activated_at": "2026-01-05T09:00:00+01:00"}, status=200
+    )
+    assert started["activated_at"] == "2026-01-05T08:00:00+00:00"

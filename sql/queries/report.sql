@@ -1,10 +1,11 @@
 -- name: sprint_report :one
--- The computed report of a sprint, every figure beside its definition and its
--- source. Figures come from the sprint membership history and the task status
--- history as of the sprint's start instant (activated_at, else the start date's
--- midnight in its time zone) and its close instant (completed_at, else the end
--- of its end date; now() while active), so a closed sprint's report never
--- changes. Sprints without membership history (legacy sprints known only
+-- The report of a sprint, every figure beside its definition and its source.
+-- Each task's figures come from the sprint membership history and the task
+-- status history as of the sprint's start and close instants (sprint_window):
+-- sprint_report_tasks() computes them (the definitions live there, migration
+-- 0037), and sprint_close stores them for a closed sprint (sprint_frozen_tasks),
+-- so a closed sprint's report and the velocity read stored rows and never
+-- change. Sprints without membership history (legacy sprints known only
 -- through metric snapshots) get their figures from the snapshots. Velocity
 -- applies the same definitions to the last N closed sprints of each workstream
 -- that closed before this one started. Unestimated tasks count 0 points and are
@@ -17,13 +18,9 @@ WITH workstreams AS (
      WHERE a.sprint_id = %(sprint_id)s AND a.is_active
 ), spans AS (  -- this sprint and the closed sprints of its workstreams, with their instants
     SELECT s.id, s.name, s.state, s.start_date, s.end_date, s.goal, s.activated_at, s.completed_at,
-           z.tz, a.starts,
-           CASE s.state
-                WHEN 'closed' THEN coalesce(s.completed_at, (s.end_date + 1)::timestamp AT TIME ZONE z.tz, a.starts)
-                WHEN 'active' THEN greatest(now(), a.starts) END AS closes
+           w.timezone AS tz, w.starts, w.closes
       FROM sprints s
-     CROSS JOIN LATERAL (SELECT sprint_timezone(s.id, s.timezone) AS tz) z
-     CROSS JOIN LATERAL (SELECT coalesce(s.activated_at, s.start_date::timestamp AT TIME ZONE z.tz) AS starts) a
+     CROSS JOIN LATERAL sprint_window(s) w
      WHERE s.id = %(sprint_id)s
         OR s.state = 'closed' AND s.id IN (SELECT pa.sprint_id FROM project_sprint_associations pa
                                             WHERE pa.workstream_id IN (SELECT workstream_id FROM workstreams))
@@ -51,104 +48,21 @@ WITH workstreams AS (
      WHERE p.closes <= coalesce(s.starts, now())
        AND (x.has_history OR EXISTS (SELECT 1 FROM final_snapshots f
                                       WHERE f.sprint_id = p.id AND f.workstream_id = w.workstream_id))
-), in_view AS (  -- the sprint whose tasks are looked at in full
-    SELECT id, starts, closes FROM sprint
-), member_events AS (  -- per sprint and task: the events that fix its membership at the start and at the close
-    SELECT v.id AS sprint_id, v.starts, v.closes, e.project_id, e.task_id,
-           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE e.happened_at <= v.starts))[1]
-               AS last_by_start,
-           -- the close's own moves happen at the close: "at the close" is just before them
-           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE NOT e.is_close_move))[1]
-               AS last_by_close,
-           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC)
-                FILTER (WHERE e.change = 'joined' AND e.happened_at > v.starts))[1] AS last_join_after_start,
-           (array_agg(e ORDER BY e.happened_at DESC, e.id DESC)
-                FILTER (WHERE e.change = 'left' AND NOT e.is_close_move))[1] AS last_removal,
-           max(e.happened_at) FILTER (WHERE e.change = 'joined') AS last_joined_at,
-           bool_or(e.is_close_move) AS moved_at_close,
-           max(e.moved_to_sprint_id) FILTER (WHERE e.is_close_move) AS moved_to
-      FROM in_view v
-      JOIN sprint_membership_events e ON e.sprint_id = v.id AND e.happened_at <= v.closes
-     GROUP BY v.id, v.starts, v.closes, e.project_id, e.task_id
-), members AS (
-    SELECT m.sprint_id, m.starts, m.closes, m.project_id, m.task_id,
-           (m.last_by_start).change AS change_at_start, (m.last_by_start).points_after AS points_at_start,
-           (m.last_by_close).change AS change_at_close, (m.last_by_close).points_after AS points_at_close,
-           m.last_joined_at,
-           (m.last_join_after_start).happened_at AS joined_at,
-           (m.last_join_after_start).points_after AS points_when_joined,
-           (m.last_removal).happened_at AS left_at, (m.last_removal).points_before AS points_when_left,
-           m.moved_at_close, m.moved_to
-      FROM member_events m
-), as_of AS (  -- each task's status as of the start and the close, from its status history
-    SELECT m.*, t.key, t.created_at, pr.key AS project,
-           coalesce(h.status_at_start, h.status_before_start) AS status_at_start,
-           coalesce(h.status_at_close, h.status_before_close) AS status_at_close,
-           h.completed_at, h.cancelled_at, h.started_at
-      FROM members m
-      JOIN projects pr ON pr.id = m.project_id
-     CROSS JOIN LATERAL (  -- one probe of tasks_pkey per member (LIMIT keeps it a probe)
-            SELECT t.key, t.created_at FROM tasks t
-             WHERE t.project_id = m.project_id AND t.id = m.task_id LIMIT 1) t
-     CROSS JOIN LATERAL (
-            -- the status a task had at an instant: what its last change before it made it,
-            -- else what its first change after it started from (for the creation row of a
-            -- task created earlier, by import or before history was kept: what it was created as)
-            SELECT (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
-                        FILTER (WHERE h.changed_at <= m.starts))[1] AS status_at_start,
-                   (array_agg(coalesce(h.from_status, CASE WHEN t.created_at <= m.starts THEN h.to_status END)
-                              ORDER BY h.changed_at, h.id)
-                        FILTER (WHERE h.changed_at > m.starts))[1] AS status_before_start,
-                   (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
-                        FILTER (WHERE h.changed_at <= m.closes))[1] AS status_at_close,
-                   (array_agg(coalesce(h.from_status, CASE WHEN t.created_at <= m.closes THEN h.to_status END)
-                              ORDER BY h.changed_at, h.id)
-                        FILTER (WHERE h.changed_at > m.closes))[1] AS status_before_close,
-                   max(h.changed_at) FILTER (WHERE h.to_status = 'completed' AND h.changed_at <= m.closes)
-                       AS completed_at,
-                   max(h.changed_at) FILTER (WHERE h.to_status = 'cancelled' AND h.changed_at <= m.closes)
-                       AS cancelled_at,
-                   min(h.changed_at) FILTER (WHERE h.to_status = 'in_progress' AND h.changed_at <= m.closes)
-                       AS started_at
-              FROM task_history h
-             WHERE h.project_id = m.project_id AND h.task_id = m.task_id) h
-), classified AS (
-    SELECT a.*,
-           coalesce(a.change_at_start <> 'left' AND a.status_at_start NOT IN ('completed', 'cancelled'), false)
-               AS committed,
-           coalesce(a.change_at_close <> 'left', false) AS in_at_close,
-           coalesce(a.change_at_close <> 'left' AND a.status_at_close = 'completed'
-                    AND a.completed_at >= greatest(a.starts, a.last_joined_at), false) AS completed_in
-      FROM as_of a
-), figures AS (
-    SELECT c.*,
-           c.in_at_close AND c.status_at_close = 'completed' AND NOT c.completed_in AS completed_outside,
-           added.is_added,
-           (c.committed OR added.is_added)
-               AND (NOT c.in_at_close OR c.status_at_close IS NOT DISTINCT FROM 'cancelled') AS removed,
-           c.in_at_close AND c.status_at_close NOT IN ('completed', 'cancelled') AS carried_over
-      FROM classified c
-     CROSS JOIN LATERAL (
-            SELECT NOT c.committed AND c.joined_at IS NOT NULL AND c.in_at_close
-                   AND NOT (c.status_at_close = 'completed' AND NOT c.completed_in)
-                   AND NOT coalesce(c.status_at_close = 'cancelled' AND c.cancelled_at <= c.joined_at, false)
-                   AS is_added) added
-), scoped AS (  -- points a task brought into scope, took out of it, and its net re-estimate
-    SELECT f.*,
-           CASE WHEN f.committed THEN f.points_at_start WHEN f.is_added THEN f.points_when_joined END
-               AS initial_points,
-           CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
-                WHEN f.removed THEN f.points_at_close END AS removed_points,
-           CASE WHEN f.removed AND NOT f.in_at_close THEN f.left_at WHEN f.removed THEN f.cancelled_at END
-               AS removed_at,
-           CASE WHEN f.committed OR f.is_added
-                THEN coalesce(CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
-                                   ELSE f.points_at_close END, 0)
-                     - coalesce(CASE WHEN f.committed THEN f.points_at_start ELSE f.points_when_joined END, 0)
-                ELSE 0 END AS reestimated_points
-      FROM figures f
+), counted_sprints AS (  -- the closed sprints velocity counts that have membership history
+    SELECT DISTINCT sprint_id, starts, closes FROM history
+     WHERE k <= %(velocity_sprints)s AND has_history
+), in_view AS (  -- the sprint whose tasks are read
+    SELECT id AS sprint_id, state, starts, closes FROM sprint
+), task_rows AS (  -- a closed sprint's rows as stored at its close; else computed now (same definitions)
+    SELECT f.* FROM in_view v JOIN sprint_frozen_tasks f ON f.sprint_id = v.sprint_id WHERE v.state = 'closed'
+    UNION ALL
+    SELECT f.*
+      FROM in_view v CROSS JOIN LATERAL sprint_report_tasks(v.sprint_id, v.starts, v.closes) f
+     WHERE v.state <> 'closed'
+        OR NOT EXISTS (SELECT 1 FROM sprint_frozen_tasks x WHERE x.sprint_id = v.sprint_id)
 ), this_tasks AS (
-    SELECT * FROM scoped
+    SELECT t.*, pr.key AS project, s.starts
+      FROM task_rows t JOIN sprint s ON s.id = t.sprint_id JOIN projects pr ON pr.id = t.project_id
 ), task_figures AS (
     SELECT
         count(*) > 0 AS from_history,
@@ -206,62 +120,18 @@ WITH workstreams AS (
     SELECT extract(epoch FROM t.completed_at - t.started_at) / 3600 AS cycle_hours,
            extract(epoch FROM t.completed_at - t.created_at) / 3600 AS lead_hours
       FROM this_tasks t WHERE t.completed_in
-), day_span AS (
-    SELECT s.first_day,
-           least(CASE WHEN s.state = 'closed' THEN greatest(coalesce(s.end_date, s.close_day), s.close_day)
-                      ELSE least(coalesce(s.end_date, s.close_day), s.close_day) END,
-                 s.first_day + CASE WHEN s.end_date IS NULL THEN 89 ELSE 366 END) AS last_day,
-           coalesce(s.end_date, s.close_day) AS planned_last_day
-      FROM sprint s
-     WHERE s.closes IS NOT NULL
-), days AS (
-    SELECT d::date AS day, row_number() OVER (ORDER BY d) - 1 AS i,
-           greatest(ds.planned_last_day - ds.first_day, 1) AS planned_days
-      FROM day_span ds, generate_series(ds.first_day, ds.last_day, interval '1 day') d
-), changes AS (  -- what moved scope or completion, and when (this sprint's membership history)
-    SELECT t.project, t.key, c.change, c.at, c.scope_delta, c.completed_delta, c.points
-      FROM this_tasks t
-     CROSS JOIN LATERAL (VALUES
-            ('committed', t.starts, CASE WHEN t.committed THEN coalesce(t.points_at_start, 0) END, 0::numeric,
-             t.points_at_start),
-            ('joined', t.joined_at, CASE WHEN t.is_added THEN coalesce(t.points_when_joined, 0) END, 0,
-             t.points_when_joined),
-            (CASE WHEN t.in_at_close THEN 'cancelled' ELSE 'left' END, t.removed_at,
-             CASE WHEN t.removed THEN -coalesce(t.removed_points, 0) END, 0, t.removed_points),
-            ('completed', t.completed_at, CASE WHEN t.completed_in THEN 0 END,
-             coalesce(t.points_at_close, 0), t.points_at_close)) c (change, at, scope_delta, completed_delta,
-                                                                     points)
-     WHERE c.scope_delta IS NOT NULL
+), frozen_days AS (  -- a closed sprint's burndown as stored at its close
+    SELECT d.* FROM sprint s JOIN sprint_frozen_days d ON d.sprint_id = s.id WHERE s.state = 'closed'
+), history_burndown AS (  -- else computed from this sprint's task rows
+    SELECT d.day, d.i, d.planned_days, d.scope_points, d.completed_points, d.events FROM frozen_days d
     UNION ALL
-    SELECT t.project, t.key, 'reestimated', e.happened_at,
-           coalesce(e.points_after, 0) - coalesce(e.points_before, 0), 0, e.points_after
-      FROM sprint_membership_events e
-      JOIN this_tasks t ON t.project_id = e.project_id AND t.task_id = e.task_id
-     WHERE e.sprint_id = %(sprint_id)s AND e.happened_at <= (SELECT closes FROM sprint)
-       AND e.change = 'reestimated' AND (t.committed OR t.is_added)
-       AND e.happened_at > coalesce(t.joined_at, t.starts)
-), dated_changes AS (
-    SELECT ch.*, least(greatest((ch.at AT TIME ZONE s.tz)::date, ds.first_day), ds.last_day) AS day
-      FROM changes ch CROSS JOIN sprint s CROSS JOIN day_span ds
-), correction AS (  -- re-estimates made while outside the sprint, counted on the last day (normally 0)
-    SELECT (SELECT reestimated_points FROM task_figures)
-           - coalesce(sum(scope_delta) FILTER (WHERE change = 'reestimated'), 0) AS points
-      FROM dated_changes
-), day_changes AS (  -- each day's changes, summed and listed once
-    SELECT ch.day, sum(ch.scope_delta) AS scope_delta, sum(ch.completed_delta) AS completed_delta,
-           json_agg(json_build_object('change', ch.change, 'project', ch.project, 'key', ch.key,
-                                      'points', ch.points, 'at', ch.at)
-                    ORDER BY ch.at, ch.project, ch.key, ch.change) FILTER (WHERE ch.change <> 'committed') AS events
-      FROM dated_changes ch
-     GROUP BY ch.day
-), history_burndown AS (  -- running sums up to the end of each day
-    SELECT d.day, d.i, d.planned_days,
-           sum(coalesce(c.scope_delta, 0)) OVER (ORDER BY d.day)
-               + CASE WHEN d.day = (SELECT last_day FROM day_span) THEN (SELECT points FROM correction) ELSE 0 END
-               AS scope_points,
-           sum(coalesce(c.completed_delta, 0)) OVER (ORDER BY d.day) AS completed_points,
-           coalesce(c.events, '[]'::json) AS events
-      FROM days d LEFT JOIN day_changes c ON c.day = d.day
+    SELECT b.*
+      FROM sprint s
+     CROSS JOIN LATERAL sprint_burndown_days(
+            s.id, (SELECT array_agg(ROW(t.*)::sprint_frozen_tasks) FROM task_rows t WHERE t.sprint_id = s.id)) b
+     WHERE NOT EXISTS (SELECT 1 FROM frozen_days)
+), days AS (
+    SELECT day, i, planned_days FROM history_burndown
 ), snapshot_burndown AS (  -- per day: the latest snapshot of each workstream up to that day's end
     SELECT d.day, d.i, d.planned_days,
            sum(m.story_points_total) AS scope_points,
@@ -280,32 +150,17 @@ WITH workstreams AS (
     UNION ALL
     SELECT b.*, (SELECT scope_points FROM snapshot_burndown WHERE scope_points IS NOT NULL ORDER BY i LIMIT 1)
       FROM snapshot_burndown b WHERE NOT (SELECT from_history FROM report_figures)
-), counted_sprints AS (  -- the closed sprints velocity counts that have membership history
-    SELECT DISTINCT sprint_id, starts, closes FROM history
-     WHERE k <= %(velocity_sprints)s AND has_history
-), closing_members AS (  -- their tasks in the sprint at its close (just before the close's moves)
-    SELECT * FROM (
-        SELECT v.sprint_id, v.starts, v.closes, e.project_id, e.task_id,
-               (array_agg(e ORDER BY e.happened_at DESC, e.id DESC) FILTER (WHERE NOT e.is_close_move))[1]
-                   AS last_by_close,
-               max(e.happened_at) FILTER (WHERE e.change = 'joined') AS last_joined_at
-          FROM counted_sprints v
-          JOIN sprint_membership_events e ON e.sprint_id = v.sprint_id AND e.happened_at <= v.closes
-         GROUP BY v.sprint_id, v.starts, v.closes, e.project_id, e.task_id) m
-     WHERE (m.last_by_close).change <> 'left'
-), sprint_completed AS (  -- completed points per counted sprint and project: the definition above,
-                          -- read only as far as "completed" needs
-    SELECT m.sprint_id, m.project_id, sum(coalesce((m.last_by_close).points_after, 0)) AS points
-      FROM closing_members m
-     CROSS JOIN LATERAL (
-            SELECT (array_agg(h.to_status ORDER BY h.changed_at DESC, h.id DESC)
-                        FILTER (WHERE h.changed_at <= m.closes))[1] AS status_at_close,
-                   max(h.changed_at) FILTER (WHERE h.to_status = 'completed' AND h.changed_at <= m.closes)
-                       AS completed_at
-              FROM task_history h
-             WHERE h.project_id = m.project_id AND h.task_id = m.task_id) h
-     WHERE h.status_at_close = 'completed' AND h.completed_at >= greatest(m.starts, m.last_joined_at)
-     GROUP BY m.sprint_id, m.project_id
+), sprint_completed AS (  -- completed points per counted sprint and project: stored at its close
+                          -- (an index-only read), else computed by the same definitions
+    SELECT f.sprint_id, f.project_id, sum(coalesce(f.points_at_close, 0)) AS points
+      FROM sprint_frozen_tasks f
+     WHERE f.completed_in AND f.sprint_id IN (SELECT sprint_id FROM counted_sprints)
+     GROUP BY f.sprint_id, f.project_id
+    UNION ALL
+    SELECT c.sprint_id, f.project_id, sum(coalesce(f.points_at_close, 0))
+      FROM counted_sprints c CROSS JOIN LATERAL sprint_report_tasks(c.sprint_id, c.starts, c.closes) f
+     WHERE f.completed_in AND NOT EXISTS (SELECT 1 FROM sprint_frozen_tasks x WHERE x.sprint_id = c.sprint_id)
+     GROUP BY c.sprint_id, f.project_id
 ), velocity_rows AS (
     SELECT h.workstream_id, h.sprint_id, h.name, h.closes, h.k,
            CASE WHEN h.has_history THEN coalesce(sc.points, 0) ELSE f.story_points_completed END
