@@ -569,8 +569,7 @@ class MetricCreate(Body):
     completion_percent: Percent | None = None
     velocity: Points | None = None
     burndown_rate: (
-        Annotated[float, Field(ge=-99_999_999.99, le=99_999_999.99, allow_inf_nan=False), *HUNDREDTHS]
-        | None
+        Annotated[float, Field(ge=-99_999_999.99, le=99_999_999.99, allow_inf_nan=False), *HUNDREDTHS] | None
     ) = None
     scope_added_points: Points = 0
     scope_removed_points: Points = 0
