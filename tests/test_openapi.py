@@ -140,8 +140,10 @@ def _within_rules_json_schema_cannot_say(case: schemathesis.Case[Any]) -> schema
     forged one is rightly 422 or 412); priority_min is at most priority_max,
     default_lease_seconds at most max_lease_seconds, start_date at most end_date,
     what is completed at most the total (put in order); a time zone is one
-    PostgreSQL knows (UTC); the keys of a batch differ; an Idempotency-Key names one
-    request (a fresh one). Every other value stands."""
+    PostgreSQL knows (UTC); a sprint starts now or earlier (no activated_at); a
+    sprint queue item names its task by project and task together or not at all;
+    the keys of a batch differ; an Idempotency-Key names one request (a fresh one).
+    Every other value stands."""
     query: dict[str, Any] = case.query or {}
     for name in ("after", "poll"):
         query.pop(name, None)
@@ -166,6 +168,10 @@ def _within_rules_json_schema_cannot_say(case: schemathesis.Case[Any]) -> schema
         ):
             if item.get(done) is not None:  # no more done than there is (the default total 0)
                 item[total] = max(item.get(total) or 0, item[done])
+        item.pop("activated_at", None)
+        if (item.get("project") is None) != (item.get("task") is None) and "user_id" in item:
+            item.pop("project", None)  # a queue item: both or neither
+            item.pop("task", None)
         if "max_lease_seconds" in item:
             default = item.get("default_lease_seconds", 300)  # the column's default
             item["default_lease_seconds"] = min(default, item["max_lease_seconds"])
