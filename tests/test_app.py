@@ -105,6 +105,8 @@ def test_an_unexpected_error_is_a_500_without_a_traceback(db_url: str) -> None:
 def test_each_request_is_logged_in_one_line(
     client: TestClient, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    request_log.flush()  # lines of earlier tests in this process, still buffered
+    capsys.readouterr()
     with caplog.at_level(logging.INFO, logger="worktrack.access"):
         client.get("/healthz")
         client.get("/missing")
@@ -122,6 +124,8 @@ def test_each_request_is_logged_in_one_line(
 def test_no_request_line_below_info(
     client: TestClient, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    request_log.flush()
+    capsys.readouterr()
     with caplog.at_level(logging.WARNING, logger="worktrack.access"):
         client.get("/healthz")
     request_log.flush()
