@@ -49,6 +49,7 @@ from service.db import Pool, translate
 from service.errors import ApiError, NotFound
 from service.guards import send_problem
 from service.idempotency import CALLER
+from service.queries import projects, tasks
 
 PREFIX = "wt_"
 TOKEN_CHARS = 43  # secrets.token_urlsafe(32)
@@ -62,6 +63,8 @@ ProjectFrom = Literal["path", "query", "body", "sprint"] | None
 _RANK = {"read": 1, "agent": 2, "write": 3}
 
 _Q = queries.load("tokens")
+_TOKEN_CHECK, _SPRINT_VISIBLE = _Q["token_check"], _Q["sprint_visible"]
+_ROLES_AVAILABLE, _SET_SCOPE = _Q["connection_may_take_roles"], _Q["connection_set_scope"]
 
 
 class Unauthorized(ApiError):
@@ -218,7 +221,7 @@ async def authenticate(
         try:
             async with pool.connection() as conn:
                 row = await (
-                    await conn.execute(_Q["token_check"], {"token_hash": wanted, "project": project})
+                    await conn.execute(_TOKEN_CHECK, {"token_hash": wanted, "project": project})
                 ).fetchone()
         finally:
             current.reset(checking)
@@ -269,13 +272,6 @@ def actor() -> str:
     return "api" if principal is None else principal.actor
 
 
-_HOLDER = """
-SELECT t.status = 'in_progress' AND t.claimed_by = %(agent)s AND t.lease_expires_at > now()
-  FROM tasks t JOIN projects p ON p.id = t.project_id
- WHERE lower(p.key) = lower(%(project)s) AND t.key = %(key)s
-   FOR UPDATE OF t
-"""
-
 Operation = Callable[[AsyncConnection[Any]], Awaitable[Any]]
 
 
@@ -292,10 +288,7 @@ def held_only(project: str, key: str, agent: str | None, operation: Operation) -
 
     async def checked(conn: AsyncConnection[Any]) -> Any:
         async with conn.transaction():
-            row = await (
-                await conn.execute(_HOLDER, {"project": project, "key": key, "agent": agent})
-            ).fetchone()
-            if row is not None and not row[0]:
+            if await tasks.held_by(conn, project=project, key=key, agent=agent) is False:
                 raise Forbidden(
                     f"an agent token changes the status only of tasks its agent holds;"
                     f" {agent!r} does not hold {key!r}"
@@ -316,15 +309,13 @@ async def _project_id(pool: Pool, project: str) -> int | None:
     if cached is not None and cached[0] > now:
         return cached[1]
     async with pool.connection() as conn:
-        row = await (
-            await conn.execute("SELECT id FROM projects WHERE lower(key) = lower(%s)", (project,))
-        ).fetchone()
-    if row is None:
+        found = await projects.look_up_id(conn, project)
+    if found is None:
         return None
     if len(_project_ids) >= _CACHE_LIMIT:
         _project_ids.clear()
-    _project_ids[key] = (now + CACHE_SECONDS, row[0])
-    return int(row[0])
+    _project_ids[key] = (now + CACHE_SECONDS, found)
+    return found
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -428,7 +419,7 @@ class Authorize:
             async with self.pool.connection() as conn:
                 row = await (
                     await conn.execute(
-                        _Q["sprint_visible"],
+                        _SPRINT_VISIBLE,
                         {"sprint_id": sprint_id, "project_ids": sorted(principal.project_ids)},
                     )
                 ).fetchone()
@@ -478,18 +469,6 @@ def _auth_setting() -> str:
 API_ROLE = "worktrack_api"  # row-level security keeps it to worktrack.project_ids
 ADMIN_ROLE = "worktrack_api_admin"  # a member of API_ROLE that sees every project
 
-_ROLES_AVAILABLE = f"""
-SELECT count(*) = 2 FROM pg_roles
- WHERE rolname IN ('{API_ROLE}', '{ADMIN_ROLE}') AND pg_has_role(session_user, oid, 'MEMBER')
-"""
-_SET_SCOPE = (
-    "SELECT set_config('role', %s, false), set_config('worktrack.project_ids', %s, false),"
-    " set_config('worktrack.actor', %s, false)"
-)
-_SET_SCOPE_WITHOUT_ROLE = (
-    "SELECT set_config('worktrack.project_ids', %s, false), set_config('worktrack.actor', %s, false)"
-)
-
 log = logging.getLogger("worktrack.access")
 
 
@@ -520,7 +499,9 @@ def scope_of(principal: Principal | None) -> tuple[str, str, str]:
 async def configure_connection(conn: AsyncConnection[Any]) -> None:
     """A new pooled connection: may its login role take the API roles?"""
     global _warned
-    row = await (await conn.execute(_ROLES_AVAILABLE)).fetchone()
+    row = await (
+        await conn.execute(_ROLES_AVAILABLE, {"api_role": API_ROLE, "admin_role": ADMIN_ROLE})
+    ).fetchone()
     may = bool(row and row[0])
     _connections[conn] = _Connection(may)
     if not may and not _warned:
@@ -549,8 +530,6 @@ async def scope_connection(conn: AsyncConnection[Any]) -> None:
         return
     state.scope = None  # unknown until the statement succeeds
     role, project_ids, actor = wanted
-    if state.may_switch_role:
-        await conn.execute(_SET_SCOPE, (role, project_ids, actor))
-    else:
-        await conn.execute(_SET_SCOPE_WITHOUT_ROLE, (project_ids, actor))
+    taken = role if state.may_switch_role else None  # None: the login's own role stays
+    await conn.execute(_SET_SCOPE, {"role": taken, "project_ids": project_ids, "actor": actor})
     state.scope = wanted

@@ -10,6 +10,11 @@ import psycopg
 from service import access, queries
 
 _Q = queries.load("tokens")
+_TOKEN_ADD_PROJECT = _Q["token_add_project"]
+_TOKEN_ANY_EXISTS = _Q["token_any_exists"]
+_TOKEN_CREATE = _Q["token_create"]
+_TOKEN_LIST = _Q["token_list"]
+_TOKEN_REVOKE = _Q["token_revoke"]
 ROLES = ("admin", "read", "write", "agent")
 
 
@@ -33,7 +38,7 @@ def create(
     with conn.transaction():
         try:
             row = conn.execute(
-                _Q["token_create"],
+                _TOKEN_CREATE,
                 {"name": name, "token_hash": access.digest(token), "role": role, "expires_in": expires_in},
             ).fetchone()
         except psycopg.errors.UniqueViolation:
@@ -42,10 +47,7 @@ def create(
             raise TokenError(f"not a usable expiry: {expires_in!r} (e.g. 30d, 12h)") from None
         assert row is not None
         for project in projects:
-            if (
-                conn.execute(_Q["token_add_project"], {"token_id": row[0], "project": project}).fetchone()
-                is None
-            ):
+            if conn.execute(_TOKEN_ADD_PROJECT, {"token_id": row[0], "project": project}).fetchone() is None:
                 raise TokenError(f"project {project!r} does not exist")
     return token
 
@@ -61,7 +63,7 @@ def interval(text: str | None) -> str | None:
 
 
 def listing(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    row = conn.execute(_Q["token_list"]).fetchone()
+    row = conn.execute(_TOKEN_LIST).fetchone()
     found: list[dict[str, Any]] = (
         json.loads(row[0]) if row and isinstance(row[0], str) else (row[0] if row else [])
     )
@@ -70,14 +72,14 @@ def listing(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
 
 def revoke(conn: psycopg.Connection[Any], name: str) -> bool:
     with conn.transaction():
-        return conn.execute(_Q["token_revoke"], {"name": name}).fetchone() is not None
+        return conn.execute(_TOKEN_REVOKE, {"name": name}).fetchone() is not None
 
 
 def first_admin(conn: psycopg.Connection[Any]) -> str | None:
     """An admin token when the database has no token at all (its first start), else None."""
     with conn.transaction():  # workers starting together make one token, not several
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('worktrack first admin token', 0))")
-        row = conn.execute(_Q["token_any_exists"]).fetchone()
+        row = conn.execute(_TOKEN_ANY_EXISTS).fetchone()
         if row and row[0]:
             return None
         return create(conn, "admin", "admin", [])

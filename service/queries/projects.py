@@ -74,11 +74,17 @@ async def project_id(conn: Conn, project: str) -> int | None:
     where = _cache_key(conn, project)
     known = _IDS.get(where)
     if known is None:
-        found = await fetch_value(conn, _ID_OF, project=project)
+        found = await look_up_id(conn, project)
         if found is None:
             return None
-        known = _IDS[where] = int(found)
+        known = _IDS[where] = found
     return known
+
+
+async def look_up_id(conn: Conn, project: str) -> int | None:
+    """The id of the project with this key, asked of the database (no cache)."""
+    found = await fetch_value(conn, _ID_OF, project=project)
+    return None if found is None else int(found)
 
 
 def forget(conn: Conn, project: str) -> None:

@@ -14,9 +14,9 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from service import queries
-from service.db import fetch_text
+from service.db import fetch_row, fetch_text
 from service.errors import Conflict, NotFound
-from service.queries.projects import in_project, not_in_project
+from service.queries.projects import in_project, not_in_project, project_id
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("tasks")
@@ -28,6 +28,7 @@ _INSERT_MANY, _GET, _LIST, _LIST_STATUS, _LIST_ALL = (
     _Q["task_list_all"],
 )
 _UPDATE, _SET_STATUS, _DELETE = _Q["task_update"], _Q["task_set_status"], _Q["task_delete"]
+_HELD_BY = _Q["task_held_by"]
 
 
 def task_not_found(project: str, key: str) -> NotFound:
@@ -129,6 +130,16 @@ async def update(conn: Conn, *, project: str, key: str, patch: dict[str, Any]) -
         message = f"the feature does not exist in project {project!r}"
         raise NotFound(message, errors=[{"field": "body.feature", "message": message}])
     return str(doc)
+
+
+async def held_by(conn: Conn, *, project: str, key: str, agent: str) -> bool | None:
+    """Whether the agent holds the task now, its row locked; None when there is no
+    such task (or project)."""
+    known = await project_id(conn, project)
+    if known is None:
+        return None
+    row = await fetch_row(conn, _HELD_BY, project_id=known, key=key, agent=agent)
+    return None if row is None else bool(row[0])
 
 
 async def set_status(

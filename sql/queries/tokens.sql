@@ -57,3 +57,17 @@ SELECT EXISTS (SELECT 1 FROM project_sprint_associations a
                 WHERE a.sprint_id = %(sprint_id)s AND w.project_id = ANY (%(project_ids)s))
     OR EXISTS (SELECT 1 FROM tasks t
                 WHERE t.sprint_id = %(sprint_id)s AND t.project_id = ANY (%(project_ids)s));
+
+-- name: connection_may_take_roles :one
+-- Whether the login may take both API roles (service.access: a pooled
+-- connection takes the role of the token it serves).
+SELECT count(*) = 2 FROM pg_roles
+ WHERE rolname IN (%(api_role)s, %(admin_role)s) AND pg_has_role(session_user, oid, 'MEMBER');
+
+-- name: connection_set_scope :one
+-- Set a pooled connection to a token's scope for the statements that follow:
+-- its role (left as it is when NULL: a login that may not take the API roles),
+-- the project ids row-level security lets it see, the history actor.
+SELECT CASE WHEN %(role)s::text IS NOT NULL THEN set_config('role', %(role)s, false) END,
+       set_config('worktrack.project_ids', %(project_ids)s, false),
+       set_config('worktrack.actor', %(actor)s, false);
