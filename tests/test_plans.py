@@ -71,6 +71,32 @@ def test_next_and_claim_use_the_ready_queue_index(loaded: psycopg.Connection[Any
         agent_type=None,
     )
     assert "idx_tasks_ready" in claim
+    claim_any = _plan(loaded, queue["task_claim_next_any"], project="P3", agent="a", lease_seconds=60)
+    assert "idx_tasks_ready" in claim_any
+
+
+def test_the_hot_statements_are_prepared_with_one_generic_plan(
+    loaded: psycopg.Connection[Any], db_url: str
+) -> None:
+    """PostgreSQL plans a prepared statement anew for each execution until a generic
+    plan looks as cheap as the custom ones; planning these statements costs more
+    than running them, so each must settle on its generic plan."""
+    loaded.execute("UPDATE projects SET max_attempts = 1000")
+    tasks_q, queue = queries.load("tasks"), queries.load("queue")
+    cases: list[tuple[queries.Query, dict[str, Any]]] = [
+        (tasks_q["task_get"], {"project": "P1", "key": "T-77"}),
+        (queue["task_claim_next_any"], {"project": "P1", "agent": "a", "lease_seconds": 60}),
+        (queue["task_reclaim_expired"], {"project": "P1", "limit": 100}),
+        (queue["task_next"], {"project": "P1"}),
+    ]
+    for query, params in cases:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            for _ in range(10):
+                conn.execute(query, _with_project_id(conn, params), prepare=True)
+            (generic, custom) = conn.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            ).fetchone()  # type: ignore[misc]
+        assert generic >= 5, (query, generic, custom)
 
 
 def test_claims_within_a_feature_an_epic_or_an_agent_type_use_their_indexes(
@@ -156,6 +182,7 @@ def test_claim_and_next_read_no_task_that_is_not_ready(db_url: str) -> None:
                     "agent_type": None,
                 },
             ),
+            ("task_claim_next_any", {"project": "P", "agent": "a", "lease_seconds": 60}),
             (
                 "task_claim_next",
                 {

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from service import access
 from service.db import create_pool
 from service.queries import queue
+from service.routes import queue as queue_routes
 from tests.helpers import CLIENT_TOKEN, TEST_POOL
 
 
@@ -206,6 +207,34 @@ def test_an_expired_lease_returns_the_task_with_attempts_and_history(api: TestCl
         ("in_progress", "pending", "lease-expiry", "lease expired"),
         ("pending", "in_progress", "agent-2", "claimed"),
     ]
+
+
+def test_expired_leases_are_handed_back_once_a_second_or_when_nothing_is_ready(
+    api: TestClient, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.post("/projects/alpha/tasks", json={"key": "T-1", "title": "urgent", "priority": 9})
+    api.post("/projects/alpha/tasks", json={"key": "T-2", "title": "later", "priority": 2})
+    api.post("/projects/alpha/tasks", json={"key": "T-3", "title": "last", "priority": 1})
+    assert api.post("/tasks/claim", json={"project": "alpha", "agent": "a1"}).json()["key"] == "T-1"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE key = 'T-1'")
+
+    # Between hand-backs a claim takes what is ready and leaves the expired lease for later.
+    monkeypatch.setattr(queue_routes, "RECLAIM_EVERY_SECONDS", 3600.0)
+    assert api.post("/tasks/claim", json={"project": "alpha", "agent": "a2"}).json()["key"] == "T-2"
+    # Once the hand-back is due, the expired task goes back first and, being first, out again.
+    monkeypatch.setattr(queue_routes, "RECLAIM_EVERY_SECONDS", 0.0)
+    again = api.post("/tasks/claim", json={"project": "alpha", "agent": "a3"}).json()
+    assert (again["key"], again["claimed_by"], again["attempts"]) == ("T-1", "a3", 2)
+
+    # With nothing else ready, a claim hands back expired leases at once, however recent the last.
+    monkeypatch.setattr(queue_routes, "RECLAIM_EVERY_SECONDS", 3600.0)
+    assert api.post("/tasks/claim", json={"project": "alpha", "agent": "a4"}).json()["key"] == "T-3"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE key = 'T-2'")
+    late = api.post("/tasks/claim", json={"project": "alpha", "agent": "a5"}).json()
+    assert (late["key"], late["claimed_by"]) == ("T-2", "a5")
+    assert api.post("/tasks/claim", json={"project": "alpha", "agent": "a6"}).status_code == 204
 
 
 def test_heartbeat_extends_only_the_holders_lease(api: TestClient, db_url: str) -> None:

@@ -25,6 +25,9 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 QUEUE = queries.load("queue")
 # The claim with no epic, feature or agent type to keep within.
 NO_FILTER = {"epic": None, "feature": None, "agent_type": None}
+# The two claim statements (the prepared one, and the one with optional filters) keep
+# the same rules: the race tests run each.
+CLAIMS = {"task_claim_next_any": {}, "task_claim_next": NO_FILTER}
 EDGE = "INSERT INTO task_dependencies (project_id, task_id, depends_on_id) VALUES (%s, %s, %s)"
 
 
@@ -58,11 +61,19 @@ def _task(conn: Conn, project_id: int, key: str, status: str = "pending", priori
     )
 
 
-def _claim(conn: Conn, agent: str = "agent-1", project: str = "P") -> str | None:
+def _claim(
+    conn: Conn, agent: str = "agent-1", project: str = "P", statement: str = "task_claim_next_any"
+) -> str | None:
     project_id = _one(conn, "SELECT id FROM projects WHERE key = %s", project)
     row = conn.execute(
-        QUEUE["task_claim_next"],
-        {"project": project, "project_id": project_id, "agent": agent, "lease_seconds": 60, **NO_FILTER},
+        QUEUE[statement],
+        {
+            "project": project,
+            "project_id": project_id,
+            "agent": agent,
+            "lease_seconds": 60,
+            **CLAIMS[statement],
+        },
     )
     found = row.fetchone()
     assert found is not None and found[0] == project  # (project, document or NULL)
@@ -257,13 +268,16 @@ def _blocker_and_dependent(conn: Conn) -> tuple[int, int]:
     return a, b
 
 
-def test_a_claim_skips_a_task_whose_dependency_is_being_reopened(db_url: str) -> None:
+@pytest.mark.parametrize("statement", CLAIMS)
+def test_a_claim_skips_a_task_whose_dependency_is_being_reopened(db_url: str, statement: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as claimer, psycopg.connect(db_url) as reopener:
         a, _ = _blocker_and_dependent(claimer)
         reopener.execute("UPDATE tasks SET status = 'in_progress' WHERE id = %s", (a,))  # not committed
-        assert _claim(claimer) is None  # before: T-B, whose dependency is in progress again
+        assert (
+            _claim(claimer, statement=statement) is None
+        )  # before: T-B, whose dependency is in progress again
         reopener.commit()
-        assert _claim(claimer) is None
+        assert _claim(claimer, statement=statement) is None
         assert _one(claimer, "SELECT unfinished_dependencies FROM tasks WHERE key = 'T-B'") == 1
 
 
@@ -281,12 +295,13 @@ def test_reopening_a_task_whose_dependent_started_is_refused_naming_it(client: T
     assert client.get("/projects/P/tasks/T-A").json()["status"] == "completed"
 
 
-def test_a_reopen_waits_for_a_claim_in_flight_and_is_then_refused(db_url: str) -> None:
+@pytest.mark.parametrize("statement", CLAIMS)
+def test_a_reopen_waits_for_a_claim_in_flight_and_is_then_refused(db_url: str, statement: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as setup:
         a, _ = _blocker_and_dependent(setup)
     outcome: list[BaseException | None] = []
     with psycopg.connect(db_url) as claimer:
-        assert _claim(claimer) is not None  # T-B, not committed yet
+        assert _claim(claimer, statement=statement) is not None  # T-B, not committed yet
 
         def reopen() -> None:
             with psycopg.connect(db_url, autocommit=True) as reopener:

@@ -119,6 +119,7 @@ def test_each_document_shape_is_defined_once_and_included_by_the_single_and_mult
         ("tasks", "task_insert_many"),
         ("tasks", "task_set_status"),
         ("queue", "task_claim_next"),
+        ("queue", "task_claim_next_any"),
         ("projects", "project_export_tasks"),
     ]:
         assert query in including, query

@@ -12,7 +12,7 @@ from service.queries.projects import in_project, not_in_project
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("queue")
-_NEXT, _CLAIM = _Q["task_next"], _Q["task_claim_next"]
+_NEXT, _CLAIM_ANY, _CLAIM_WITHIN = _Q["task_next"], _Q["task_claim_next_any"], _Q["task_claim_next"]
 _HEARTBEAT, _RECLAIM = _Q["task_heartbeat"], _Q["task_reclaim_expired"]
 
 
@@ -33,23 +33,22 @@ async def claim_next(
     agent_type: str | None = None,
 ) -> str | None:
     """Claim the best ready task, within an epic, a feature or an agent type when
-    named; None when none is ready.
-
-    A filtered claim is planned for its actual values each time (prepare=False), so
-    the plan folds the unused filters away and walks the index of the one named.
-    """
-    filtered = any(value is not None for value in (epic, feature, agent_type))
-    (doc,) = await in_project(
-        conn,
-        _CLAIM,
-        project,
-        prepare=False if filtered else None,
-        agent=agent,
-        lease_seconds=lease_seconds,
-        epic=epic,
-        feature=feature,
-        agent_type=agent_type,
-    )
+    named; None when none is ready."""
+    if epic is None and feature is None and agent_type is None:
+        (doc,) = await in_project(conn, _CLAIM_ANY, project, agent=agent, lease_seconds=lease_seconds)
+    else:
+        # Planned for its actual values each time (prepare=False): see task_claim_next.
+        (doc,) = await in_project(
+            conn,
+            _CLAIM_WITHIN,
+            project,
+            prepare=False,
+            agent=agent,
+            lease_seconds=lease_seconds,
+            epic=epic,
+            feature=feature,
+            agent_type=agent_type,
+        )
     return None if doc is None else str(doc)
 
 

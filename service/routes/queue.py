@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,13 +29,26 @@ async def claim_task(request: Request, body: ClaimRequest) -> Response:
     return JSONText(doc) if doc is not None else Response(status_code=204)
 
 
+# Handing back expired leases reads every task in progress of the project (no
+# index names the lease, so that heartbeats stay HOT updates): a claim does it
+# only when the project's last hand-back in this process is this long ago, or
+# when it finds nothing ready. So a lease that ran out more than a second ago is
+# always handed back before a claim, and a claim's cost does not grow with the
+# number of tasks in progress.
+RECLAIM_EVERY_SECONDS = 1.0
+_reclaimed_at: dict[tuple[str, str], float] = {}  # (database, lower-cased key) -> monotonic time
+
+
 async def claim(pool: db.Pool, body: ClaimRequest) -> str | None:
     """The task claimed for the agent, or None when none is ready."""
 
-    async def reclaim_then_claim(conn: queue.Conn) -> str | None:
-        # The project's expired leases go back to pending first, so their tasks
-        # can be handed out now.
-        metrics.LEASE_EXPIRIES.inc(await queue.reclaim_expired(conn, project=body.project))
+    async def reclaim(conn: queue.Conn, where: tuple[str, str]) -> int:
+        _reclaimed_at[where] = time.monotonic()  # first, so concurrent claims do not all scan
+        count = await queue.reclaim_expired(conn, project=body.project)
+        metrics.LEASE_EXPIRIES.inc(count)
+        return count
+
+    async def claim_next(conn: queue.Conn) -> str | None:
         return await queue.claim_next(
             conn,
             project=body.project,
@@ -43,6 +58,17 @@ async def claim(pool: db.Pool, body: ClaimRequest) -> str | None:
             feature=body.feature,
             agent_type=body.agent_type,
         )
+
+    async def reclaim_then_claim(conn: queue.Conn) -> str | None:
+        info = conn.info
+        where = (f"{info.host}:{info.port}/{info.dbname}", body.project.lower())
+        due = time.monotonic() - _reclaimed_at.get(where, float("-inf")) >= RECLAIM_EVERY_SECONDS
+        if due:
+            await reclaim(conn, where)
+        doc = await claim_next(conn)
+        if doc is None and not due and await reclaim(conn, where):
+            doc = await claim_next(conn)  # what was left were expired leases
+        return doc
 
     doc = await db.run(pool, reclaim_then_claim)
     metrics.CLAIMS.labels("claimed" if doc is not None else "none_ready").inc()

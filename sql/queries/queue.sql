@@ -20,16 +20,59 @@ WITH project AS (
 )
 SELECT (SELECT key FROM project), (SELECT doc FROM documents);
 
--- name: task_claim_next :one
+-- name: task_claim_update :fragment
+-- The write of a claim, shared by task_claim_next_any and task_claim_next: the
+-- row in `picked` goes in progress under the agent, with a lease; each claim
+-- counts as an attempt; the history row names the agent. The lease is the one
+-- asked for, else the project's default, and never longer than its maximum.
+UPDATE tasks t
+   SET status = 'in_progress',
+       claimed_by = %(agent)s,
+       claimed_at = now(),
+       lease_expires_at = now() + make_interval(secs => least(
+           coalesce(%(lease_seconds)s::int, project.default_lease_seconds), project.max_lease_seconds)),
+       attempts = t.attempts + 1
+  FROM picked, who, project
+ WHERE t.project_id = %(project_id)s AND t.project_id = project.id
+   AND t.project_id = picked.project_id AND t.id = picked.id
+RETURNING t.*
+
+-- name: task_claim_next_any :one
 -- Hand the best ready task of a project to an agent, with a lease, in one
--- statement. Concurrent claimers skip rows another claimer has locked, so no
--- task goes out twice and no claimer waits. A reopened dependency counts on
--- the task's own row, so the lock taken here also keeps out a task whose
--- dependency is being reopened (and the count is checked again on the locked
--- row). Each claim counts as an attempt; the history row names the agent.
--- Optional filters keep the claim within a feature, an epic or an agent type
--- (idx_tasks_ready_feature and _agent_type serve them). The lease is the
--- one asked for, else the project's default, and never longer than its maximum.
+-- statement: the first entry of idx_tasks_ready. Concurrent claimers skip rows
+-- another claimer has locked, so no task goes out twice and no claimer waits. A
+-- reopened dependency counts on the task's own row, so the lock taken here also
+-- keeps out a task whose dependency is being reopened (and the count is checked
+-- again on the locked row). Written without the optional filters of
+-- task_claim_next so that it is prepared with one generic plan: planning the
+-- filtered statement each time costs more than running it.
+-- Answers (project, document or NULL when none is ready).
+WITH project AS (
+    SELECT p.id, p.key, p.default_lease_seconds, p.max_lease_seconds
+      FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
+), who AS (
+    SELECT set_config('worktrack.actor', %(agent)s, true) AS actor,
+           set_config('worktrack.note', 'claimed', true) AS note
+), picked AS (
+    SELECT t.project_id, t.id
+      FROM tasks t
+     WHERE t.project_id = %(project_id)s
+       AND t.status = 'pending' AND t.unfinished_dependencies = 0
+     ORDER BY t.priority DESC, t.created_at, t.id
+     LIMIT 1
+       FOR UPDATE OF t SKIP LOCKED
+), task_rows AS (
+    {{task_claim_update}}
+), documents AS (
+    {{task_document}}
+)
+SELECT (SELECT key FROM project), (SELECT doc FROM documents);
+
+-- name: task_claim_next :one
+-- task_claim_next_any within a feature, an epic or an agent type, each filter
+-- off when its parameter is NULL (idx_tasks_ready_feature and _agent_type serve
+-- them). The service plans it for the actual values each time, so the plan
+-- folds the unused filters away and walks the index of the one named.
 -- Answers (project, document or NULL when none is ready).
 WITH project AS (
     SELECT p.id, p.key, p.default_lease_seconds, p.max_lease_seconds
@@ -52,17 +95,7 @@ WITH project AS (
      LIMIT 1
        FOR UPDATE OF t SKIP LOCKED
 ), task_rows AS (
-    UPDATE tasks t
-       SET status = 'in_progress',
-           claimed_by = %(agent)s,
-           claimed_at = now(),
-           lease_expires_at = now() + make_interval(secs => least(
-               coalesce(%(lease_seconds)s::int, project.default_lease_seconds), project.max_lease_seconds)),
-           attempts = t.attempts + 1
-      FROM picked, who, project
-     WHERE t.project_id = %(project_id)s AND t.project_id = project.id
-       AND t.project_id = picked.project_id AND t.id = picked.id
-    RETURNING t.*
+    {{task_claim_update}}
 ), documents AS (
     {{task_document}}
 )
