@@ -88,12 +88,15 @@ def create_app(
             await db.settle(timeout=5)
             await pool.close()
 
+    # The router tries routes in this order, so the agents' and dashboards' hot
+    # paths (claim, task get, page, create) come first; no route may shadow another
+    # (tests/test_app.py checks).
     endpoints = [
+        *queue.ENDPOINTS,
+        *tasks.ENDPOINTS,
         *projects.ENDPOINTS,
         *epics.ENDPOINTS,
         *features.ENDPOINTS,
-        *queue.ENDPOINTS,
-        *tasks.ENDPOINTS,
         *users.ENDPOINTS,
         *sprints.ENDPOINTS,
         *workstreams.ENDPOINTS,

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -45,6 +45,29 @@ class ScopedPool(AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]):
             await self.putconn(conn)
             raise
         return conn
+
+    def connection(  # type: ignore[override]
+        self, timeout: float | None = None
+    ) -> AbstractAsyncContextManager[AsyncConnection[tuple[Any, ...]]]:
+        """`async with pool.connection() as conn`, for less than the pool's own: no
+        generator, and no commit or rollback of the connection at the end (its
+        statements run in autocommit or in their own `conn.transaction()`; the pool
+        rolls back whatever a failure left open when the connection comes back)."""
+        return _Lease(self, timeout)
+
+
+class _Lease:
+    __slots__ = ("conn", "pool", "timeout")
+
+    def __init__(self, pool: ScopedPool, timeout: float | None) -> None:
+        self.pool, self.timeout = pool, timeout
+
+    async def __aenter__(self) -> AsyncConnection[tuple[Any, ...]]:
+        self.conn = await self.pool.getconn(self.timeout)
+        return self.conn
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.pool.putconn(self.conn)
 
 
 def create_pool(url: str, settings: PoolSettings) -> Pool:

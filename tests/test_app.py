@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx2 as httpx
 import psycopg
 import pytest
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
 from service import request_log
@@ -163,3 +163,20 @@ def test_every_worker_logs_its_requests(db_url: str) -> None:
         r"^\S+ \S+ (\d+) INFO uvicorn.error Application startup complete", served.output, re.M
     )
     assert {int(pid) for pid in started} == pids
+
+
+def test_each_route_is_reached_by_its_own_paths(client: TestClient) -> None:
+    """The router takes the first route that matches; a route listed after another
+    whose pattern also takes its paths would never be reached."""
+    router = client.app.router  # type: ignore[attr-defined]
+    checked = 0
+    for route in router.routes:
+        if not isinstance(route, Route) or route.methods is None:
+            continue
+        path = re.sub(r"\{[^}]+\}", "x1", re.sub(r"\{[^}]+:id\}", "1", route.path))
+        for method in route.methods - {"HEAD"}:
+            scope = {"type": "http", "path": path, "method": method, "root_path": ""}
+            first = next(r for r in router.routes if r.matches(scope)[0] == Match.FULL)
+            assert first is route, (method, route.path, getattr(first, "path", first))
+            checked += 1
+    assert checked > 60

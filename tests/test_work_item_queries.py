@@ -205,7 +205,7 @@ def test_a_stale_id_changes_nothing_in_the_project_that_had_it(db_url: str) -> N
             beta = await projects.project_id(conn, "BETA")
             assert beta is not None
             # Say the cache wrongly holds beta's id for alpha: nothing is written into beta.
-            projects._IDS[projects._cache_key(conn, "ALPHA")] = beta
+            projects._IDS[projects.project_key(conn, "ALPHA")] = beta
             await tasks.insert_many(conn, project="ALPHA", tasks=[_task("T-1")])
             rows = await (
                 await conn.execute("SELECT p.key FROM tasks t JOIN projects p ON p.id = t.project_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -64,14 +65,21 @@ def not_in_project(project: str, what: str) -> NotFound:
 _IDS: dict[tuple[str, str], int] = {}
 
 
-def _cache_key(conn: Conn, project: str) -> tuple[str, str]:
-    info = conn.info
-    return f"{info.host}:{info.port}/{info.dbname}", project.lower()
+_DATABASE_OF: weakref.WeakKeyDictionary[Conn, str] = weakref.WeakKeyDictionary()
+
+
+def project_key(conn: Conn, project: str) -> tuple[str, str]:
+    """(database, lower-cased key): a project as the process's caches know it."""
+    database = _DATABASE_OF.get(conn)
+    if database is None:  # asked of libpq once per connection, not per statement
+        info = conn.info
+        database = _DATABASE_OF[conn] = f"{info.host}:{info.port}/{info.dbname}"
+    return database, project.lower()
 
 
 async def project_id(conn: Conn, project: str) -> int | None:
     """The id of the project with this key, from the process's cache when it is there."""
-    where = _cache_key(conn, project)
+    where = project_key(conn, project)
     known = _IDS.get(where)
     if known is None:
         found = await look_up_id(conn, project)
@@ -88,7 +96,7 @@ async def look_up_id(conn: Conn, project: str) -> int | None:
 
 
 def forget(conn: Conn, project: str) -> None:
-    _IDS.pop(_cache_key(conn, project), None)
+    _IDS.pop(project_key(conn, project), None)
 
 
 async def exists(conn: Conn, *, project: str) -> bool:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from service import db, metrics
 from service.api import JSONText
 from service.models import ClaimRequest, Heartbeat, NextQuery, Task
-from service.queries import queue
+from service.queries import projects, queue
 from service.routes import Endpoint, pool
 
 
@@ -36,7 +36,7 @@ async def claim_task(request: Request, body: ClaimRequest) -> Response:
 # always handed back before a claim, and a claim's cost does not grow with the
 # number of tasks in progress.
 RECLAIM_EVERY_SECONDS = 1.0
-_reclaimed_at: dict[tuple[str, str], float] = {}  # (database, lower-cased key) -> monotonic time
+_reclaimed_at: dict[tuple[str, str], float] = {}  # projects.project_key -> time.monotonic()
 
 
 async def claim(pool: db.Pool, body: ClaimRequest) -> str | None:
@@ -60,8 +60,7 @@ async def claim(pool: db.Pool, body: ClaimRequest) -> str | None:
         )
 
     async def reclaim_then_claim(conn: queue.Conn) -> str | None:
-        info = conn.info
-        where = (f"{info.host}:{info.port}/{info.dbname}", body.project.lower())
+        where = projects.project_key(conn, body.project)
         due = time.monotonic() - _reclaimed_at.get(where, float("-inf")) >= RECLAIM_EVERY_SECONDS
         if due:
             await reclaim(conn, where)
