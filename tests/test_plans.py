@@ -10,6 +10,7 @@ import pytest
 from psycopg import sql
 
 from service import queries
+from service.queries import tasks
 
 STATUSES = ["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
 
@@ -88,6 +89,7 @@ def test_the_hot_statements_are_prepared_with_one_generic_plan(
         (queue["task_claim_next_any"], {"project": "P1", "agent": "a", "lease_seconds": 60}),
         (queue["task_reclaim_expired"], {"project": "P1", "limit": 100}),
         (queue["task_next"], {"project": "P1"}),
+        (tasks.list_status_statement(50), {"project": "P1", "status": "pending", "after_id": 0}),
     ]
     for query, params in cases:
         with psycopg.connect(db_url, autocommit=True) as conn:
