@@ -505,12 +505,19 @@ async def _concurrent_claims(url: str, project_count: int, workers: int, claims_
 # --- HTTP --------------------------------------------------------------------------
 
 _WRK_SCRIPTS = {
+    # Each of wrk's threads numbers its keys apart, and each run of wrk has its own
+    # RUN: every create is a new task, none a 409 for a key another thread or an
+    # earlier measurement already took (math.random repeats itself in each thread).
     "create": """
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
 counter = 0
 request = function()
   counter = counter + 1
-  local body = string.format('{"key":"T-HTTP-%d-%d","title":"load","priority":5}',
-                             math.random(1, 1000000000), counter)
+  local body = string.format('{"key":"T-HTTP-{RUN}-%d-%d","title":"load","priority":5}', id, counter)
   wrk.headers["Content-Type"] = "application/json"
   return wrk.format("POST", "/projects/P1/tasks", wrk.headers, body)
 end
@@ -781,7 +788,7 @@ def _wrk(
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(_WRK_SCRIPTS.get(script or "", ""))
+        lua.write(_WRK_SCRIPTS.get(script or "", "").replace("{RUN}", uuid.uuid4().hex[:10].upper()))
     try:
         if script:
             command += ["-s", lua.name]
@@ -790,6 +797,9 @@ def _wrk(
         os.unlink(lua.name)
     rate = count = None
     for line in output.splitlines():
+        if line.strip().startswith("Non-2xx or 3xx responses:"):
+            # A rate of refusals measures the refusal, not the route.
+            raise RuntimeError(f"{url}: some answers were not 2xx:\n{output}")
         if line.startswith("Requests/sec:"):
             rate = float(line.split()[1])
         elif " requests in " in line:
