@@ -1,9 +1,10 @@
 """`worktrack bench`: load N tasks into a scratch database, then measure the named
 queries (p50/p99) and the HTTP API (requests per second), and print two tables.
 
-Each HTTP route is measured against a ceiling measured in the same run the same
-way: a bare Starlette "hello" app (`ceiling_app`), one uvicorn worker with uvloop
-and httptools, as `worktrack serve` runs. Compare the ratios, not req/s across
+Each HTTP route is measured against two yardsticks measured in the same run the
+same way (one uvicorn worker with uvloop and httptools, as `worktrack serve` runs):
+a bare Starlette "hello" app (`ceiling_app`), and a minimal raw-SQL app on the
+same database (`service.minimal_app`). Compare the ratios, not req/s across
 runs: the machine may be doing other work.
 
 Nothing here is a test: it prints numbers. The scratch database is dropped at the
@@ -524,7 +525,7 @@ end
 """,
     "claim": """
 wrk.method = "POST"
-wrk.body = '{"project":"P2","agent":"wrk"}'
+wrk.body = '{"project":"{PROJECT}","agent":"wrk"}'
 wrk.headers["Content-Type"] = "application/json"
 """,
 }
@@ -539,11 +540,16 @@ class HttpCase:
 
 
 HTTP_CASES = [
-    HttpCase("GET task by key", "/projects/P0/tasks/T-12345", None, 0.24),
+    HttpCase("GET task by key", "/projects/P0/tasks/{KEY}", None, 0.24),
     HttpCase("GET list, 50 rows", "/projects/P0/tasks?status=pending&limit=50", None, 0.11),
     HttpCase("POST create task", "/projects/P1/tasks", "create", 0.13),
     HttpCase("POST claim", "/tasks/claim", "claim", 0.11),
 ]
+
+
+# The project each server's claims take tasks from: 60,000 ready tasks apiece, so
+# no server claims what another already took, or runs out within its rounds.
+CLAIMING = {"ceiling": "P2", "minimal": "P5", "worktrack": "P2", "log off": "P3", "access off": "P4"}
 
 
 def ceiling_app() -> Starlette:
@@ -566,6 +572,7 @@ class HttpRow:
     case: HttpCase
     rate: Rate  # worktrack as served: a write token, the request log on
     ceiling: Rate  # the bare Starlette app
+    minimal: Rate  # service.minimal_app: one statement per request and nothing else
     log_off: Rate  # the same as `rate`, with --log-level warning (no request lines)
     access_off: Rate  # the same as `rate`, with WORKTRACK_AUTH=disabled
 
@@ -660,7 +667,7 @@ class _Server:
         self.output.close()
 
 
-def measure_http(url: str, seconds: int, connections: int, rounds: int) -> list[HttpRow]:
+def measure_http(url: str, seconds: int, connections: int, rounds: int, per_project: int) -> list[HttpRow]:
     """Each route on worktrack as served (a `write` token on every project, the
     request log on), with the request log off, and with access control off,
     each right after the ceiling app; the four servers run side by side and
@@ -680,8 +687,10 @@ def measure_http(url: str, seconds: int, connections: int, rounds: int) -> list[
     # The ceiling is served as `worktrack serve` serves: one worker, uvloop, httptools.
     ceiling_command = ["uvicorn", "service.bench:ceiling_app", "--factory", "--no-access-log"]
     ceiling_command += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
+    minimal_command = [ceiling_command[0], "service.minimal_app:minimal_app", *ceiling_command[2:]]
     servers = {
         "ceiling": _Server(ceiling_command, {}),
+        "minimal": _Server(minimal_command, {"DATABASE_URL": url}),
         "worktrack": _Server([*serve, "--log-level", "info"], worktrack_env),
         "log off": _Server([*serve, "--log-level", "warning"], worktrack_env),
         "access off": _Server(
@@ -693,17 +702,19 @@ def measure_http(url: str, seconds: int, connections: int, rounds: int) -> list[
         for server in servers.values():
             _wait_ready(server.base)
 
+        key = f"T-{min(12_345, per_project // 2)}"  # one that exists however many tasks were loaded
+
         def measure(name: str, case: HttpCase, with_token: bool) -> Rate:
-            server, auth = servers[name], token if with_token else None
+            server, auth, path = servers[name], token if with_token else None, case.path.replace("{KEY}", key)
             cpu_before = _cpu_seconds(server.process.pid)
             wrk = shutil.which("wrk")
             if wrk:
                 per_second, count = _wrk(
-                    wrk, server.base + case.path, case.script, seconds, connections, auth
+                    wrk, server.base + path, case.script, seconds, connections, auth, CLAIMING[name]
                 )
             else:
                 per_second, count = asyncio.run(
-                    _python_load(server.base, case.path, case.script, seconds, connections, auth)
+                    _python_load(server.base, path, case.script, seconds, connections, auth, CLAIMING[name])
                 )
             cpu_after = _cpu_seconds(server.process.pid)
             cpu = None if cpu_before is None or cpu_after is None or not count else cpu_after - cpu_before
@@ -717,6 +728,7 @@ def measure_http(url: str, seconds: int, connections: int, rounds: int) -> list[
                 taken.append(
                     {
                         "ceiling": measure("ceiling", case, False),
+                        "minimal": measure("minimal", case, False),
                         "worktrack": measure("worktrack", case, True),
                         "log off": measure("log off", case, True),
                         "access off": measure("access off", case, False),
@@ -726,6 +738,7 @@ def measure_http(url: str, seconds: int, connections: int, rounds: int) -> list[
                 case,
                 rate=_combined([r["worktrack"] for r in taken]),
                 ceiling=_combined([r["ceiling"] for r in taken]),
+                minimal=_combined([r["minimal"] for r in taken]),
                 log_off=_combined([r["log off"] for r in taken]),
                 access_off=_combined([r["access off"] for r in taken]),
             )
@@ -733,7 +746,8 @@ def measure_http(url: str, seconds: int, connections: int, rounds: int) -> list[
             _progress(
                 f"HTTP {case.what}: {row.rate.per_second:,.0f} req/s,"
                 f" {row.rate.per_second / row.ceiling.per_second:.3f} of the ceiling"
-                f" ({row.ceiling.per_second:,.0f}); log off {row.log_off.per_second:,.0f};"
+                f" ({row.ceiling.per_second:,.0f}); minimal raw-SQL app {row.minimal.per_second:,.0f};"
+                f" log off {row.log_off.per_second:,.0f};"
                 f" access control off {row.access_off.per_second:,.0f}"
             )
     finally:
@@ -751,18 +765,22 @@ def print_http(rows: list[HttpRow]) -> None:
     log as the server's CPU time per request with the log on against off (less
     disturbed by other work on the machine than req/s), and as req/s."""
     print(
-        "\n| route | req/s | ceiling req/s | ÷ ceiling | target | log off req/s"
-        " | CPU ms/request, log on / off | log cost (CPU) | access control off req/s |"
+        "\n| route | req/s | ceiling req/s | ÷ ceiling | target | minimal raw-SQL app req/s (÷ ceiling)"
+        " | ÷ minimal | log off req/s | CPU ms/request, log on / off / minimal | log cost (CPU)"
+        " | access control off req/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         ratio = row.rate.per_second / row.ceiling.per_second if row.ceiling.per_second else 0.0
+        minimal = row.minimal.per_second / row.ceiling.per_second if row.ceiling.per_second else 0.0
+        of_minimal = row.rate.per_second / row.minimal.per_second if row.minimal.per_second else 0.0
         on, off = row.rate.cpu_ms, row.log_off.cpu_ms
         log_cost = f"{(on / off - 1) * 100:+.1f}%" if on is not None and off else "-"
         print(
             f"| {row.case.what} | {row.rate.per_second:,.0f} | {row.ceiling.per_second:,.0f} | {ratio:.3f}"
-            f" | ≥ {row.case.target:.2f} | {row.log_off.per_second:,.0f}"
-            f" | {_cpu(row.rate)} / {_cpu(row.log_off)} | {log_cost} | {row.access_off.per_second:,.0f} |"
+            f" | ≥ {row.case.target:.2f} | {row.minimal.per_second:,.0f} ({minimal:.3f}) | {of_minimal:.2f}"
+            f" | {row.log_off.per_second:,.0f} | {_cpu(row.rate)} / {_cpu(row.log_off)} / {_cpu(row.minimal)}"
+            f" | {log_cost} | {row.access_off.per_second:,.0f} |"
         )
 
 
@@ -781,14 +799,21 @@ def _wait_ready(base: str) -> None:
 
 
 def _wrk(
-    wrk: str, url: str, script: str | None, seconds: int, connections: int, token: str | None
+    wrk: str,
+    url: str,
+    script: str | None,
+    seconds: int,
+    connections: int,
+    token: str | None,
+    project: str,
 ) -> tuple[float, int]:
     """Requests per second and requests done."""
     command = [wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(_WRK_SCRIPTS.get(script or "", "").replace("{RUN}", uuid.uuid4().hex[:10].upper()))
+        text = _WRK_SCRIPTS.get(script or "", "").replace("{PROJECT}", project)
+        lua.write(text.replace("{RUN}", uuid.uuid4().hex[:10].upper()))
     try:
         if script:
             command += ["-s", lua.name]
@@ -810,7 +835,13 @@ def _wrk(
 
 
 async def _python_load(
-    base: str, path: str, script: str | None, seconds: int, connections: int, token: str | None
+    base: str,
+    path: str,
+    script: str | None,
+    seconds: int,
+    connections: int,
+    token: str | None,
+    project: str,
 ) -> tuple[float, int]:
     import httpx2 as httpx
 
@@ -829,7 +860,7 @@ async def _python_load(
                         path, json={"key": f"T-PY-{n}-{i}-{uuid.uuid4().hex[:6].upper()}", "title": "load"}
                     )
                 elif script == "claim":
-                    await client.post(path, json={"project": "P2", "agent": "py"})
+                    await client.post(path, json={"project": project, "agent": "py"})
                 else:
                     await client.get(path)
                 done += 1
@@ -885,7 +916,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(measure_request_line())
         rows += asyncio.run(measure_access_queries(url, args.tasks, args.projects, args.iterations))
         if not args.skip_http:
-            http_rows = measure_http(url, args.seconds, args.connections, args.rounds)
+            http_rows = measure_http(
+                url, args.seconds, args.connections, args.rounds, args.tasks // args.projects
+            )
     generator = "wrk, 2 threads" if shutil.which("wrk") else "python"
     load_average = ", ".join(f"{n:.2f}" for n in os.getloadavg())
     print(
