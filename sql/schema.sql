@@ -347,9 +347,12 @@ WITH sprint AS (
       FROM sprints s CROSS JOIN LATERAL sprint_window(s) w
      WHERE s.id = sprint_burndown_days.sprint_id
 ), this_tasks AS (
-    SELECT t.*, pr.key AS project, s.starts
-      FROM unnest(sprint_burndown_days.tasks) t
-      JOIN projects pr ON pr.id = t.project_id
+    -- task_order: the tasks in (project, key) order, one number each (a task's key is
+    -- unique in its project), so the day's events sort by numbers, not by text
+    SELECT t.*, s.starts
+      FROM (SELECT t.*, pr.key AS project, row_number() OVER (ORDER BY pr.key, t.key) AS task_order
+              FROM unnest(sprint_burndown_days.tasks) t
+              JOIN projects pr ON pr.id = t.project_id) t
      CROSS JOIN sprint s
 ), day_span AS (
     SELECT s.first_day,
@@ -363,8 +366,13 @@ WITH sprint AS (
     SELECT d::date AS day, row_number() OVER (ORDER BY d) - 1 AS i,
            greatest(ds.planned_last_day - ds.first_day, 1) AS planned_days
       FROM day_span ds, generate_series(ds.first_day, ds.last_day, interval '1 day') d
+), reestimates AS MATERIALIZED (  -- this sprint's re-estimates: one range of its events
+    SELECT e.project_id, e.task_id, e.happened_at, e.points_before, e.points_after
+      FROM sprint_membership_events e
+     WHERE e.sprint_id = sprint_burndown_days.sprint_id AND e.happened_at <= (SELECT closes FROM sprint)
+       AND e.change = 'reestimated'
 ), changes AS (  -- what moved scope or completion, and when (this sprint's membership history)
-    SELECT t.project, t.key, c.change, c.at, c.scope_delta, c.completed_delta, c.points
+    SELECT t.project, t.key, t.task_order, c.change, c.at, c.scope_delta, c.completed_delta, c.points
       FROM this_tasks t
      CROSS JOIN LATERAL (VALUES
             ('committed', t.starts, CASE WHEN t.committed THEN coalesce(t.points_at_start, 0) END, 0::numeric,
@@ -378,12 +386,11 @@ WITH sprint AS (
                                                                      points)
      WHERE c.scope_delta IS NOT NULL
     UNION ALL
-    SELECT t.project, t.key, 'reestimated', e.happened_at,
+    SELECT t.project, t.key, t.task_order, 'reestimated', e.happened_at,
            coalesce(e.points_after, 0) - coalesce(e.points_before, 0), 0, e.points_after
-      FROM sprint_membership_events e
+      FROM reestimates e
       JOIN this_tasks t ON t.project_id = e.project_id AND t.task_id = e.task_id
-     WHERE e.sprint_id = sprint_burndown_days.sprint_id AND e.happened_at <= (SELECT closes FROM sprint)
-       AND e.change = 'reestimated' AND (t.committed OR t.is_added)
+     WHERE (t.committed OR t.is_added)
        AND e.happened_at > coalesce(t.joined_at, t.starts)
 ), dated_changes AS (
     SELECT ch.*, least(greatest((ch.at AT TIME ZONE s.tz)::date, ds.first_day), ds.last_day) AS day
@@ -396,7 +403,7 @@ WITH sprint AS (
     SELECT ch.day, sum(ch.scope_delta) AS scope_delta, sum(ch.completed_delta) AS completed_delta,
            json_agg(json_build_object('change', ch.change, 'project', ch.project, 'key', ch.key,
                                       'points', ch.points, 'at', ch.at)
-                    ORDER BY ch.at, ch.project, ch.key, ch.change) FILTER (WHERE ch.change <> 'committed') AS events
+                    ORDER BY ch.at, ch.task_order, ch.change) FILTER (WHERE ch.change <> 'committed') AS events
       FROM dated_changes ch
      GROUP BY ch.day
 ), history_burndown AS (  -- running sums up to the end of each day

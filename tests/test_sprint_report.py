@@ -457,6 +457,36 @@ def test_a_closed_sprint_report_reads_what_its_close_stored(
     assert json.loads(before)["completed"]["points"] == 11
 
 
+def _report_text(conn: Conn, sprint_id: int) -> str:
+    row = conn.execute(
+        queries.load("report")["sprint_report"], {"sprint_id": sprint_id, "velocity_sprints": 3}
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_the_computed_report_of_a_sprint_agrees_with_its_stored_report(
+    crafted: dict[str, int], db_url: str
+) -> None:
+    """What an active sprint's report computes (task rows, burndown, velocity) is what
+    the close stores: without S3's stored rows, its report and S4's (whose velocity
+    counts S3) are computed from the history, and are the same to the byte."""
+    with psycopg.connect(db_url) as conn:
+        stored = _report_text(conn, crafted["S3"]), _report_text(conn, crafted["S4"])
+        with conn.transaction(force_rollback=True):
+            # the stored rows refuse deletion by trigger; replica role skips triggers
+            conn.execute("SET LOCAL session_replication_role = replica")
+            conn.execute("DELETE FROM sprint_frozen_tasks WHERE sprint_id = %s", (crafted["S3"],))
+            conn.execute("DELETE FROM sprint_frozen_days WHERE sprint_id = %s", (crafted["S3"],))
+            assert conn.execute("SELECT count(*) FROM sprint_frozen_tasks").fetchone() == (0,)
+            computed = _report_text(conn, crafted["S3"]), _report_text(conn, crafted["S4"])
+    report = json.loads(stored[0])
+    assert len(report["burndown"]) == 5 and report["completed"]["points"] == 11
+    velocity = json.loads(stored[1])["velocity"]["workstreams"]
+    assert [(w["sprints_counted"], w["mean_points"]) for w in velocity] == [(1, 11)]
+    assert computed == stored
+
+
 def test_the_backfill_stores_the_figures_of_sprints_already_closed(empty_db_url: str) -> None:
     """A sprint closed before its figures were stored gets them from the migration
     that stores them, by the same definitions; its report is the same as before."""
