@@ -487,6 +487,29 @@ def test_the_computed_report_of_a_sprint_agrees_with_its_stored_report(
     assert computed == stored
 
 
+def test_the_burndown_events_are_written_as_json_build_object_writes_them(
+    crafted: dict[str, int], db_url: str
+) -> None:
+    """The day's events, written by hand for speed, are the text json_build_object and
+    json_agg give (the stored burndowns of sprints closed earlier hold that text)."""
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT b.events::text,"
+            "       (SELECT json_agg(json_build_object('change', e->>'change', 'project', e->>'project',"
+            "                                          'key', e->>'key', 'points', (e->>'points')::numeric,"
+            "                                          'at', (e->>'at')::timestamptz))::text"
+            "          FROM json_array_elements(b.events) e)"
+            "  FROM sprint_burndown_days(%(s)s, (SELECT array_agg(f) FROM sprint_frozen_tasks f"
+            "                                     WHERE f.sprint_id = %(s)s)) b ORDER BY b.day",
+            {"s": crafted["S3"]},
+        ).fetchall()
+    events = [json.loads(text) for text, _ in rows]
+    assert sum(len(day) for day in events) == 8
+    assert {e["change"] for day in events for e in day} >= {"joined", "left", "completed", "cancelled"}
+    assert None in {e["points"] for day in events for e in day}  # T-9, unestimated
+    assert [text for text, _ in rows] == [rebuilt or "[]" for _, rebuilt in rows]
+
+
 def test_the_backfill_stores_the_figures_of_sprints_already_closed(empty_db_url: str) -> None:
     """A sprint closed before its figures were stored gets them from the migration
     that stores them, by the same definitions; its report is the same as before."""
