@@ -5,9 +5,10 @@
 SET lock_timeout = '5s';
 SET statement_timeout = '60s';
 
--- As 0040 (the same days and events): the re-estimates read as one range of the
--- sprint's events rather than a probe per task, and each day's events sorted by
--- a number per task rather than by project and key.
+-- As 0040 (the same days and events, to the byte): the re-estimates read as one
+-- range of the sprint's events rather than a probe per task, each day's events
+-- sorted by a number per task rather than by project and key, and each event's
+-- JSON written from a part made once per task.
 CREATE OR REPLACE FUNCTION sprint_burndown_days(sprint_id bigint, tasks sprint_frozen_tasks[])
 RETURNS TABLE (day date, i bigint, planned_days bigint, scope_points numeric, completed_points numeric,
                events json)
