@@ -1,7 +1,8 @@
 """The second yardstick of `worktrack bench`: a minimal raw-SQL app.
 
 It answers the four measured routes the way the smallest Starlette + psycopg app
-would: one pooled connection per request, one statement, Postgres builds the
+would: one pooled connection per request, one prepared statement that finds the
+project by key and serves the rest from worktrack's indexes, Postgres builds the
 JSON, and nothing else — no validation beyond what a request needs to be read, no
 token, no row-level security, no ETag, no request log. It runs on worktrack's own
 scratch database, so its writes pay the same triggers (history, guards) as
@@ -27,13 +28,13 @@ from starlette.routing import Route
 
 _GET = """
 SELECT row_to_json(t)::text
-  FROM tasks t JOIN projects p ON p.id = t.project_id
- WHERE p.key = %(project)s AND t.key = %(key)s
+  FROM tasks t
+ WHERE t.project_id = (SELECT id FROM projects WHERE key = %(project)s) AND t.key = %(key)s
 """
 _LIST = """
 SELECT coalesce(json_agg(t ORDER BY t.id), '[]')::text
-  FROM (SELECT t.* FROM tasks t JOIN projects p ON p.id = t.project_id
-         WHERE p.key = %(project)s AND t.status = %(status)s
+  FROM (SELECT t.* FROM tasks t
+         WHERE t.project_id = (SELECT id FROM projects WHERE key = %(project)s) AND t.status = %(status)s
          ORDER BY t.id LIMIT %(limit)s) t
 """
 _CREATE = """
@@ -46,8 +47,9 @@ UPDATE tasks t
    SET status = 'in_progress', claimed_by = %(agent)s, claimed_at = now(),
        lease_expires_at = now() + interval '5 minutes', attempts = t.attempts + 1
   FROM (SELECT c.project_id, c.id
-          FROM tasks c JOIN projects p ON p.id = c.project_id
-         WHERE p.key = %(project)s AND c.status = 'pending' AND c.unfinished_dependencies = 0
+          FROM tasks c
+         WHERE c.project_id = (SELECT id FROM projects WHERE key = %(project)s)
+           AND c.status = 'pending' AND c.unfinished_dependencies = 0
          ORDER BY c.priority DESC, c.created_at, c.id
          LIMIT 1
            FOR UPDATE OF c SKIP LOCKED) picked
