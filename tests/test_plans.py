@@ -82,7 +82,6 @@ def test_the_hot_statements_are_prepared_with_one_generic_plan(
     """PostgreSQL plans a prepared statement anew for each execution until a generic
     plan looks as cheap as the custom ones; planning these statements costs more
     than running them, so each must settle on its generic plan."""
-    loaded.execute("UPDATE projects SET max_attempts = 1000")
     tasks_q, queue = queries.load("tasks"), queries.load("queue")
     cases: list[tuple[queries.Query, dict[str, Any]]] = [
         (tasks_q["task_get"], {"project": "P1", "key": "T-77"}),

@@ -20,6 +20,17 @@ WITH project AS (
 )
 SELECT (SELECT key FROM project), (SELECT doc FROM documents);
 
+-- name: task_claim_context :fragment
+-- The first CTEs of both claims: the project (its lease settings) and the agent
+-- that history names for the claim.
+project AS (
+    SELECT p.id, p.key, p.default_lease_seconds, p.max_lease_seconds
+      FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
+), who AS (
+    SELECT set_config('worktrack.actor', %(agent)s, true) AS actor,
+           set_config('worktrack.note', 'claimed', true) AS note
+)
+
 -- name: task_claim_update :fragment
 -- The write of a claim, shared by task_claim_next_any and task_claim_next: the
 -- row in `picked` goes in progress under the agent, with a lease; each claim
@@ -47,13 +58,7 @@ RETURNING t.*
 -- task_claim_next so that it is prepared with one generic plan: planning the
 -- filtered statement each time costs more than running it.
 -- Answers (project, document or NULL when none is ready).
-WITH project AS (
-    SELECT p.id, p.key, p.default_lease_seconds, p.max_lease_seconds
-      FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
-), who AS (
-    SELECT set_config('worktrack.actor', %(agent)s, true) AS actor,
-           set_config('worktrack.note', 'claimed', true) AS note
-), picked AS (
+WITH {{task_claim_context}}, picked AS (
     SELECT t.project_id, t.id
       FROM tasks t
      WHERE t.project_id = %(project_id)s
@@ -74,13 +79,7 @@ SELECT (SELECT key FROM project), (SELECT doc FROM documents);
 -- them). The service plans it for the actual values each time, so the plan
 -- folds the unused filters away and walks the index of the one named.
 -- Answers (project, document or NULL when none is ready).
-WITH project AS (
-    SELECT p.id, p.key, p.default_lease_seconds, p.max_lease_seconds
-      FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
-), who AS (
-    SELECT set_config('worktrack.actor', %(agent)s, true) AS actor,
-           set_config('worktrack.note', 'claimed', true) AS note
-), picked AS (
+WITH {{task_claim_context}}, picked AS (
     SELECT t.project_id, t.id
       FROM tasks t
      WHERE t.project_id = %(project_id)s
