@@ -343,34 +343,43 @@ async def measure_queries(url: str, total: int, project_count: int, iterations: 
     return rows
 
 
+ACCESS_ROUND = 20  # statements a connection runs as one token before the tokens rotate
+
+
 async def measure_access_queries(url: str, total: int, project_count: int, iterations: int) -> list[Row]:
     """The database's share of access control, per route's statements, on project P0:
-    each sample runs the statement on a connection set as an admin token's (role
-    worktrack_api_admin, whose policies fold to `true`), as a write token's on P0
-    alone, and as a write token's on every project (worktrack_api: the row-level
-    security filter, with one or all project ids), in turns, so all see the same
-    load; plus the statement that sets a connection when the token changes (none is
-    sent while it stays the same)."""
+    as an admin token (role worktrack_api_admin, whose policies fold to `true`), as a
+    write token on P0 alone, and as a write token on every project (worktrack_api: the
+    row-level security filter with one or all project ids).
+
+    Wall time per statement on a loopback connection moves by several percent between
+    runs with scheduling, as much as the policies cost; so each token's statements are
+    also measured by the CPU time of the server process that ran them (when the server
+    is local), and the three tokens take turns on three connections in rounds of
+    ACCESS_ROUND statements, each token on each server process alike. Last, the
+    statement that sets a connection when the token changes (none is sent while it
+    stays the same)."""
     from service import access
 
     rng = random.Random(11)
     per_project = total // project_count
     async with (
-        await AsyncConnection.connect(url, autocommit=True) as as_admin,
-        await AsyncConnection.connect(url, autocommit=True) as as_one,
-        await AsyncConnection.connect(url, autocommit=True) as as_all,
+        await AsyncConnection.connect(url, autocommit=True) as first,
+        await AsyncConnection.connect(url, autocommit=True) as second,
+        await AsyncConnection.connect(url, autocommit=True) as third,
         await AsyncConnection.connect(url, autocommit=True) as switching,
     ):
-        cursor = await as_admin.execute("SELECT id, key FROM projects")
+        connections = [first, second, third]
+        cursor = await first.execute("SELECT id, key FROM projects")
         ids = {key: pid for pid, key in await cursor.fetchall()}
         admin = access.Principal(-1, "bench-admin", "admin", frozenset())
         one = access.Principal(-2, "bench-write-p0", "write", frozenset([ids["P0"]]))
         every = access.Principal(-3, "bench-write-all", "write", frozenset(ids.values()))
-        sides = [("admin token (no row filter)", as_admin, admin), ("write token on P0", as_one, one)]
-        sides.append((f"write token on all {len(ids)} projects", as_all, every))
-        for _, conn, principal in sides:
-            access.current.set(principal)
-            await access.scope_connection(conn)
+        sides = [
+            ("admin token (no row filter)", admin),
+            ("write token on P0", one),
+            (f"write token on all {len(ids)} projects", every),
+        ]
 
         cases: list[tuple[str, Callable[[AsyncConnection[Any], int, int], Awaitable[Any]]]] = [
             (
@@ -402,16 +411,34 @@ async def measure_access_queries(url: str, total: int, project_count: int, itera
             ),
         ]
         rows: list[Row] = []
+        rounds = max(1, iterations // ACCESS_ROUND)
         for what, call in cases:
             samples: list[list[float]] = [[] for _ in sides]
-            for i in range(iterations):
+            cpu_ns: list[int | None] = [0 for _ in sides]
+            for round_ in range(rounds):
                 order = list(range(len(sides)))
                 rng.shuffle(order)
                 for n in order:
-                    await _timed(samples[n], call(sides[n][1], i, n))
-            base = statistics.median(samples[0])
-            for n, (label, _, _) in enumerate(sides):
+                    conn = connections[(n + round_) % len(connections)]
+                    access.current.set(sides[n][1])
+                    await access.scope_connection(conn)
+                    # Untimed: a statement planned for another role is planned again,
+                    # once per connection and role, which a pool keeps for its lifetime.
+                    await call(conn, rounds * ACCESS_ROUND + round_, n)
+                    before = _backend_cpu_ns(conn.info.backend_pid)
+                    for k in range(ACCESS_ROUND):
+                        await _timed(samples[n], call(conn, round_ * ACCESS_ROUND + k, n))
+                    after = _backend_cpu_ns(conn.info.backend_pid)
+                    spent = cpu_ns[n]
+                    known = spent is not None and before is not None and after is not None
+                    cpu_ns[n] = spent + after - before if known else None  # type: ignore[operator]
+            base, base_cpu = statistics.median(samples[0]), cpu_ns[0]
+            for n, (label, _) in enumerate(sides):
                 cost = "-" if n == 0 else f"p50 {(statistics.median(samples[n]) / base - 1) * 100:+.1f}%"
+                spent = cpu_ns[n]
+                if spent is not None and base_cpu:
+                    cpu = f"server CPU {spent / len(samples[n]) / 1e6:.3f} ms"
+                    cost += f"; {cpu}" if n == 0 else f"; {cpu}, {(spent / base_cpu - 1) * 100:+.1f}%"
                 rows.append(Row(f"{what}: {label}", _percentiles(samples[n]), cost))
                 _progress(f"{rows[-1].what}: {rows[-1].result} ({cost})")
         switches: list[float] = []
@@ -584,6 +611,16 @@ def _combined(rounds: list[Rate]) -> Rate:
     return Rate(
         max(rate.per_second for rate in rounds), statistics.median(cpu) if len(cpu) == len(rounds) else None
     )
+
+
+def _backend_cpu_ns(pid: int) -> int | None:
+    """CPU time a local process has used so far, in nanoseconds (Linux
+    /proc/PID/schedstat, readable for any process), else None."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as schedstat:
+            return int(schedstat.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _cpu_seconds(pid: int) -> float | None:
