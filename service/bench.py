@@ -425,13 +425,15 @@ async def measure_access_queries(url: str, total: int, project_count: int, itera
                     # Untimed: a statement planned for another role is planned again,
                     # once per connection and role, which a pool keeps for its lifetime.
                     await call(conn, rounds * ACCESS_ROUND + round_, n)
-                    before = _backend_cpu_ns(conn.info.backend_pid)
+                    before = _backend_cpu_ns(conn)
                     for k in range(ACCESS_ROUND):
                         await _timed(samples[n], call(conn, round_ * ACCESS_ROUND + k, n))
-                    after = _backend_cpu_ns(conn.info.backend_pid)
+                    after = _backend_cpu_ns(conn)
                     spent = cpu_ns[n]
-                    known = spent is not None and before is not None and after is not None
-                    cpu_ns[n] = spent + after - before if known else None  # type: ignore[operator]
+                    if spent is None or before is None or after is None:
+                        cpu_ns[n] = None
+                    else:
+                        cpu_ns[n] = spent + after - before
             base, base_cpu = statistics.median(samples[0]), cpu_ns[0]
             for n, (label, _) in enumerate(sides):
                 cost = "-" if n == 0 else f"p50 {(statistics.median(samples[n]) / base - 1) * 100:+.1f}%"
@@ -613,11 +615,15 @@ def _combined(rounds: list[Rate]) -> Rate:
     )
 
 
-def _backend_cpu_ns(pid: int) -> int | None:
-    """CPU time a local process has used so far, in nanoseconds (Linux
-    /proc/PID/schedstat, readable for any process), else None."""
+def _backend_cpu_ns(conn: AsyncConnection[Any]) -> int | None:
+    """CPU time the server process of `conn` has used so far, in nanoseconds (Linux
+    /proc/PID/schedstat, readable for any process), when the server runs on this
+    machine; else None (a remote server's process id names nothing here)."""
+    host = conn.info.host
+    if not (host.startswith("/") or host in ("localhost", "127.0.0.1", "::1")):
+        return None
     try:
-        with open(f"/proc/{pid}/schedstat") as schedstat:
+        with open(f"/proc/{conn.info.backend_pid}/schedstat") as schedstat:
             return int(schedstat.read().split()[0])
     except (OSError, ValueError, IndexError):
         return None
