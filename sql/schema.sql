@@ -2130,28 +2130,28 @@ ALTER TABLE public.task_links ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.tasks ENABLE ROW LEVEL SECURITY;
 
-CREATE POLICY token_projects ON public.api_token_projects TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.api_token_projects TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.epics TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.epics TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.features TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.features TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.project_workstreams TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.project_workstreams TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.projects TO worktrack_api USING ((id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.projects TO worktrack_api USING (((id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.reports TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.reports TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.sprint_analyses TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.sprint_analyses TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.sprint_frozen_tasks TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.sprint_frozen_tasks TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.sprint_membership_events TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.sprint_membership_events TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.task_dependencies TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.task_dependencies TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.task_history TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.task_history TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.task_links TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.task_links TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
 
-CREATE POLICY token_projects ON public.tasks TO worktrack_api USING ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[]))) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));
+CREATE POLICY token_projects ON public.tasks TO worktrack_api USING (((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])) IS TRUE)) WITH CHECK ((project_id = ANY (( SELECT public.worktrack_token_projects() AS worktrack_token_projects)::bigint[])));

@@ -128,11 +128,15 @@ SELECT (SELECT key FROM project),
 
 -- name: task_list_all :one
 -- A filtered page of tasks across all projects in (project_id, id) order after
--- the cursor: the one task statement not about one project (GET /tasks).
+-- the cursor: the one task statement not about one project (GET /tasks). It names
+-- the projects the caller may see (row-level security filters projects), so the
+-- scan reads those projects' index ranges and no other rows (the policies are
+-- filters, not index conditions: 0043).
 WITH page AS (
     SELECT t.*, row_number() OVER (ORDER BY t.project_id, t.id) AS n
       FROM tasks t
-     WHERE (t.project_id, t.id) > (%(after_project_id)s, %(after_id)s)
+     WHERE t.project_id = ANY (ARRAY(SELECT p.id FROM projects p))
+       AND (t.project_id, t.id) > (%(after_project_id)s, %(after_id)s)
        AND (%(status)s::text IS NULL OR t.status = %(status)s::text)
        AND (%(statuses)s::text[] IS NULL OR t.status = ANY (%(statuses)s::text[]))
        AND (%(agent_type)s::text IS NULL OR t.agent_type = %(agent_type)s)
