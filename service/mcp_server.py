@@ -23,7 +23,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from service import access, config, db
-from service.api import _field_errors, cursor_ids
+from service.cursors import cursor_ids
 from service.errors import ApiError, Unprocessable
 from service.models import (
     AllTasksListQuery,
@@ -37,6 +37,7 @@ from service.models import (
 )
 from service.queries import epics, features, projects, sprints, tasks
 from service.queries.projects import project_not_found
+from service.request_input import field_errors
 from service.routes import queue as queue_routes
 from service.routes import tasks as task_routes
 from service.routes.sprints import sprint_not_found
@@ -71,7 +72,7 @@ def _checked(model: type[M], **fields: Any) -> M:
     try:
         return model.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        raise Unprocessable("the arguments are invalid", errors=_field_errors(exc, "arguments")) from None
+        raise Unprocessable("the arguments are invalid", errors=field_errors(exc, "arguments")) from None
 
 
 async def _answer(work: Coroutine[Any, Any, str | None], allowed: Awaitable[Any]) -> CallToolResult:
@@ -309,7 +310,7 @@ def build(pool: db.Pool) -> MCPServer[Any]:
                 items = TypeAdapter(list[TaskCreate]).validate_python(tasks)
             except ValidationError as exc:
                 raise Unprocessable(
-                    "the arguments are invalid", errors=_field_errors(exc, "arguments.tasks")
+                    "the arguments are invalid", errors=field_errors(exc, "arguments.tasks")
                 ) from None
             docs = await task_routes.insert_batch(pool, project, items)
             return f'{{"items":{docs},"next":null}}'

@@ -48,7 +48,7 @@ _GUARDED = ("patch_", "delete_project", "delete_epic", "delete_feature", "delete
 
 
 # PostgreSQL text and jsonb cannot hold U+0000: every string of a request says so,
-# and the server refuses it with a 422 naming the field (service.api).
+# and the server refuses it with a 422 naming the field (service.request_input).
 _NO_NUL = "^[^\\x00]*$"
 _JSON = {"$ref": _REF.format(model="JsonValue")}
 _JSON_VALUE = {

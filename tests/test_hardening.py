@@ -24,8 +24,8 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from service import migrations, request_log
-from service.api import NUL_MESSAGE
 from service.postgres import with_database
+from service.request_input import NUL_MESSAGE
 from tests.helpers import CloneFactory, Served, serving
 
 PROBLEM = "application/problem+json"

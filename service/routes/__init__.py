@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service.access import Rule, rule_for
-from service.api import read_body, read_query
 from service.errors import PreconditionFailed
 from service.guards import etag
 from service.idempotency import CONNECTION
+from service.request_input import read_body, read_query
 
 Handler = Callable[[Request], Awaitable[Response]]
 # A handler takes the request, then `body=` and `query=` when its endpoint declares them.

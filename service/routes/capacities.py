@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText
 from service.errors import NotFound
 from service.models import Capacity, CapacityPut
 from service.queries import capacities
+from service.responses import JSONText
 from service.routes import Endpoint, pool
 from service.routes.sprints import sprint_not_found
 

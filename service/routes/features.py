@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids, stored_project_key
+from service.cursors import cursor_ids
 from service.models import Feature, FeatureCreate, FeatureListQuery, FeaturePatch
 from service.queries import features
+from service.responses import JSONText, stored_project_key
 from service.routes import Endpoint, if_match, pool
 
 

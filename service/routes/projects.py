@@ -8,11 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, StreamedJSON, cursor_ids
+from service.cursors import cursor_ids
 from service.errors import ServiceUnavailable
 from service.models import Export, Project, ProjectCreate, ProjectListQuery, ProjectPatch
 from service.queries import projects
 from service.queries.projects import project_not_found
+from service.responses import JSONText, StreamedJSON
 from service.routes import Endpoint, if_match, pool
 
 

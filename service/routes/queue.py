@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db, metrics
-from service.api import JSONText
 from service.models import ClaimRequest, Heartbeat, NextQuery, Task
 from service.queries import projects, queue
+from service.responses import JSONText
 from service.routes import Endpoint, pool
 
 

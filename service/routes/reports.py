@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids
+from service.cursors import cursor_ids
 from service.errors import NotFound
 from service.models import ReportCreate, ReportListQuery, SavedReport
 from service.queries import reports
+from service.responses import JSONText
 from service.routes import Endpoint, pool
 from service.routes.sprints import missing_project_named
 

@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText
 from service.errors import NotFound
 from service.models import QueueItemCreate, QueueListQuery, SprintQueueItem
 from service.queries import sprint_queue_items
+from service.responses import JSONText
 from service.routes import Endpoint, pool
 from service.routes.sprints import missing_project_named, sprint_not_found
 

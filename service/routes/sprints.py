@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids
+from service.cursors import cursor_ids
 from service.errors import NotFound
 from service.models import (
     AnalysisCreate,
@@ -22,6 +22,7 @@ from service.models import (
     SprintStart,
 )
 from service.queries import sprints
+from service.responses import JSONText
 from service.routes import Endpoint, pool
 
 

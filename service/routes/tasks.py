@@ -15,13 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service import access, db
-from service.api import (
-    JSONText,
-    cursor_ids,
-    decode_cursor,
-    malformed_cursor,
-    stored_project_key,
-)
+from service.cursors import cursor_ids, decode_cursor, malformed_cursor
 from service.errors import NotFound, Unprocessable
 from service.models import (
     BULK_MAX as BULK_MAX,  # the batch limit, read here by service.mcp_server
@@ -41,6 +35,7 @@ from service.models import (
     TaskPatch,
 )
 from service.queries import dependencies, history, links, tasks
+from service.responses import JSONText, stored_project_key
 from service.routes import Endpoint, if_match, pool
 
 

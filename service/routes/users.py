@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids
+from service.cursors import cursor_ids
 from service.errors import NotFound
 from service.models import User, UserCreate, UserListQuery, UserPatch
 from service.queries import users
+from service.responses import JSONText
 from service.routes import Endpoint, pool
 
 

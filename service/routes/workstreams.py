@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import db
-from service.api import JSONText, cursor_ids
+from service.cursors import cursor_ids
 from service.errors import NotFound
 from service.models import (
     AssociationPut,
@@ -21,6 +21,7 @@ from service.models import (
 )
 from service.queries import workstreams
 from service.queries.projects import project_not_found
+from service.responses import JSONText
 from service.routes import Endpoint, pool
 from service.routes.sprints import sprint_not_found
 

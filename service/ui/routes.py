@@ -25,10 +25,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from service import access, db
-from service.api import read_query
 from service.errors import ApiError, NotFound
 from service.models import STATUSES, EpicKey, FeatureKey, Query, ShortText, TaskListQuery
 from service.queries import epics, features, history, projects, sprints, tasks
+from service.request_input import read_query
 from service.routes import pool
 from service.routes.tasks import list_filters
 from service.ui import charts

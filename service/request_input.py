@@ -1,59 +1,20 @@
-"""What every route shares: reading input before any SQL, answering JSON, cursors."""
+"""Reading a request's body and query string before any SQL: 400 for what is not
+JSON, 422 naming each field at fault (numbers a double cannot keep, U+0000, the
+models' own rules)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import anyio
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
 
-from service.db import Stream
 from service.errors import BadRequest, Unprocessable
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class JSONText(Response):
-    """A response whose body the database already rendered as JSON text."""
-
-    media_type = "application/json"
-
-
-class StreamedJSON(StreamingResponse):
-    """A JSON answer sent as its pieces come from the database. However the answer
-    ends, its stream is closed and `on_close` runs before the request is done: a
-    client that leaves before reading frees the connection and the slot at once."""
-
-    media_type = "application/json"
-
-    def __init__(self, pieces: Stream, on_close: Callable[[], None]) -> None:
-        super().__init__(pieces)
-        self.pieces, self.on_close = pieces, on_close
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            try:
-                with anyio.CancelScope(shield=True):  # the rollback runs even when cancelled
-                    await self.pieces.aclose()
-            finally:
-                self.on_close()
-
-
-def stored_project_key(doc: str) -> str:
-    """The project key as stored, from a document the database built: what a Location
-    names, whatever spelling (case) the request used."""
-    return str(json.loads(doc)["project"])
 
 
 def _invalid(exc: ValidationError, where: str, generic: str) -> Unprocessable:
@@ -61,10 +22,10 @@ def _invalid(exc: ValidationError, where: str, generic: str) -> Unprocessable:
     input (service.models.refused), their words are the detail too."""
     rules = [error["msg"] for error in exc.errors() if error["type"] == "refused"]
     detail = "; ".join(dict.fromkeys(rules)) if len(rules) == exc.error_count() else generic
-    return Unprocessable(detail, errors=_field_errors(exc, where))
+    return Unprocessable(detail, errors=field_errors(exc, where))
 
 
-def _field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+def field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(part) for part in (where, *error["loc"])), "message": error["msg"]}
         for error in exc.errors(include_url=False)
@@ -206,38 +167,3 @@ def read_query(request: Request, model: type[M]) -> M:
         return model.model_validate(dict(params))
     except ValidationError as exc:
         raise _invalid(exc, "query", "the query string is invalid") from None
-
-
-def malformed_cursor() -> Unprocessable:
-    return Unprocessable(
-        "the cursor is malformed",
-        errors=[{"field": "query.after", "message": "pass back the `next` value of a previous page"}],
-    )
-
-
-def decode_cursor(cursor: str | None, parts: int) -> list[str] | None:
-    """The sort key inside an `after` cursor (made by the SQL function api_cursor)."""
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    values = text.split("|")
-    if len(values) != parts or not all(values):
-        raise malformed_cursor()
-    return values
-
-
-def cursor_ids(cursor: str | None, parts: int) -> list[int]:
-    """An `after` cursor of integer ids; zeros (before every row) when there is none."""
-    values = decode_cursor(cursor, parts)
-    if values is None:
-        return [0] * parts
-    try:
-        ids = [int(value) for value in values]
-    except ValueError:
-        ids = [-1]
-    if any(i < 0 or i > 2**63 - 1 for i in ids):
-        raise malformed_cursor()
-    return ids
