@@ -266,6 +266,39 @@ async def require(pool: Pool, project: str | None, need: Need) -> Principal:
     return principal
 
 
+async def require_sprint_visible(pool: Pool, principal: Principal, sprint_id: object) -> None:
+    """404 for a sprint that takes in none of the token's projects, as if it did not
+    exist (HTTP's sprint routes and the MCP sprint report alike)."""
+    if principal.is_admin:
+        return
+    acting = current.set(principal)  # (row-level security agrees with the ids named)
+    try:
+        async with pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    _SPRINT_VISIBLE, {"sprint_id": sprint_id, "project_ids": sorted(principal.project_ids)}
+                )
+            ).fetchone()
+    finally:
+        current.reset(acting)
+    if not (row and row[0]):
+        raise NotFound(f"sprint {sprint_id} does not exist")
+
+
+def history_actor(named: str | None, agent: str | None) -> str:
+    """The actor a status change's history records: the one the request names, only
+    from an admin token (an import or a script acting for people); else the agent it
+    names; else the token's name. A token of a project role cannot write another
+    name into the history (403)."""
+    principal = current.get()
+    if named is not None and principal is not None and not principal.is_admin:
+        raise Forbidden(
+            "only an admin token names the actor of a change: this token's changes are"
+            " recorded under its name, or the agent the request names"
+        )
+    return named or agent or actor()
+
+
 def actor() -> str:
     """The history actor of a change whose request names no agent: the token's name."""
     principal = current.get()
@@ -380,8 +413,10 @@ class Authorize:
                 self.pool, bearer_of(scope, cookie=self.cookie), project
             )
             decide(principal, self.rule.need, project is not None, project_id, project or "")
-            if self.rule.project_from == "sprint" and not principal.is_admin:
-                await self._sprint_visible(scope, principal)
+            if self.rule.project_from == "sprint":
+                params = scope.get("path_params", {})
+                # the API's name, the UI's
+                await require_sprint_visible(self.pool, principal, params.get("sprint_id", params.get("id")))
         except ApiError as exc:
             if exc.status == 401 and self.sign_in is not None:
                 await send(
@@ -409,24 +444,6 @@ class Authorize:
             await send_problem(send, error.status, error.title, error.detail, error.headers)
             return
         await self._pass(scope, receive, send, principal)
-
-    async def _sprint_visible(self, scope: Scope, principal: Principal) -> None:
-        """404 for a sprint that takes in none of the token's projects, as if it did not exist."""
-        params = scope.get("path_params", {})
-        sprint_id = params.get("sprint_id", params.get("id"))  # the API's name, the UI's
-        acting = current.set(principal)  # (row-level security agrees with the ids named)
-        try:
-            async with self.pool.connection() as conn:
-                row = await (
-                    await conn.execute(
-                        _SPRINT_VISIBLE,
-                        {"sprint_id": sprint_id, "project_ids": sorted(principal.project_ids)},
-                    )
-                ).fetchone()
-        finally:
-            current.reset(acting)
-        if not (row and row[0]):
-            raise NotFound(f"sprint {sprint_id} does not exist")
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send, principal: Principal) -> None:
         reset = current.set(principal)

@@ -115,8 +115,8 @@ def create_app(
             access.Authorize, pool=pool, rule=rule, enabled=enabled, cookie=cookie, sign_in=sign_in
         )
 
-    def api_guards(rule: access.Rule) -> list[Middleware]:
-        return guards.json_api(server.allowed_hosts, writers, authorize(rule))
+    def api_guards(rule: access.Rule, *, keeps_answers: bool = True) -> list[Middleware]:
+        return guards.json_api(server.allowed_hosts, writers, authorize(rule), keeps_answers=keeps_answers)
 
     def ui_guards(path: str) -> list[Middleware]:
         return [
@@ -134,7 +134,7 @@ def create_app(
     def guarded(endpoint: Endpoint) -> list[Middleware]:
         if endpoint.probe:  # probes and scrapers reach these by whatever address they have
             return [] if endpoint.access_rule.need == "open" else [authorize(endpoint.access_rule)]
-        return api_guards(endpoint.access_rule)
+        return api_guards(endpoint.access_rule, keeps_answers=not endpoint.secret_answer)
 
     routes = [
         # /mcp first: agents call it most, and the router tries the routes in order.

@@ -273,17 +273,21 @@ def _names(header: str, tag: str) -> bool:
 
 
 def json_api(
-    allowed_hosts: tuple[str, ...], pool: Any, authorize: Middleware | None = None
+    allowed_hosts: tuple[str, ...],
+    pool: Any,
+    authorize: Middleware | None = None,
+    *,
+    keeps_answers: bool = True,
 ) -> list[Middleware]:
     """The guards of the JSON API's routes, for Route(..., middleware=...) or a Mount:
     Host names, the token check (service.access), JSON bodies, Idempotency-Key on
-    POST, ETags."""
+    POST (refused where the answer may not be kept), ETags."""
     from service.idempotency import Idempotency
 
     return [
         Middleware(HostCheck, allowed=allowed_hosts),
         *([authorize] if authorize is not None else []),
         Middleware(JsonBodies),
-        Middleware(Idempotency, pool=pool),
+        Middleware(Idempotency, pool=pool, keeps_answers=keeps_answers),
         Middleware(ETags),
     ]

@@ -10,7 +10,9 @@ before the commit. A crash between the write and the row cannot split them.
 - the same key with another request (method, path, query or body) is 422;
 - a request that did not succeed (not 2xx) changed nothing and stores nothing, so
   its retry is carried out afresh;
-- keys are scoped to the caller and kept 24 hours.
+- keys are scoped to the caller and kept 24 hours;
+- an operation whose answer holds a secret (POST /tokens) refuses a key (400):
+  the answer would be stored in the clear.
 
 The caller is `scope["worktrack.caller"]` when a layer in front has set it (access
 control will set the token's id there) and "anonymous" until then: today every
@@ -91,13 +93,23 @@ async def _read_body(receive: Receive) -> bytes:
 class Idempotency:
     """ASGI middleware for the JSON API's routes; see the module's docstring."""
 
-    def __init__(self, app: ASGIApp, pool: Pool) -> None:
-        self.app, self.pool = app, pool
+    def __init__(self, app: ASGIApp, pool: Pool, keeps_answers: bool = True) -> None:
+        self.app, self.pool, self.keeps_answers = app, pool, keeps_answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _key_of(scope) if scope["type"] == "http" and scope["method"] == "POST" else None
         if key is None:
             await self.app(scope, receive, send)
+            return
+        if not self.keeps_answers:
+            # The answer holds a secret shown once (POST /tokens): it may not be stored.
+            await send_problem(
+                send,
+                400,
+                "Bad Request",
+                "this operation's answer holds a secret shown once, so it is not kept for a retry:"
+                " send it without an Idempotency-Key",
+            )
             return
         if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
             await send_problem(

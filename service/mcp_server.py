@@ -362,6 +362,9 @@ def build(pool: db.Pool) -> MCPServer[Any]:
             query = _checked(SprintReportQuery, velocity_sprints=velocity_sprints)
             if not await db.run(pool, lambda conn: projects.exists(conn, project=project)):
                 raise project_not_found(project)
+            principal = access.current.get()
+            assert principal is not None  # access.require, in front, refused the call without one
+            await access.require_sprint_visible(pool, principal, sprint)
             doc = await db.run(
                 pool,
                 lambda conn: sprints.report(conn, sprint_id=sprint, velocity_sprints=query.velocity_sprints),

@@ -180,7 +180,7 @@ def _operation(components: _Components, endpoint: Endpoint) -> dict[str, Any]:
             parameters.append(parameter)
     name = endpoint.operation_id
     api = not endpoint.probe  # behind the JSON API's guards (service.guards.json_api)
-    if endpoint.method == "POST" and api:
+    if endpoint.method == "POST" and api and not endpoint.secret_answer:  # (which refuses the key)
         parameters.append(_IDEMPOTENCY_KEY)
     guarded = name.startswith(_GUARDED) and "{project}" in endpoint.path
     if guarded:

@@ -105,7 +105,7 @@ $$;
 
 CREATE FUNCTION public.import_begin(source text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO '$user', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 BEGIN
     DELETE FROM import_transactions WHERE xact_id < pg_snapshot_xmin(pg_current_snapshot());
@@ -136,7 +136,7 @@ $$;
 
 CREATE FUNCTION public.importing() RETURNS boolean
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO '$user', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 BEGIN
     RETURN pg_current_xact_id_if_assigned() IS NOT NULL
@@ -492,7 +492,7 @@ $$;
 
 CREATE FUNCTION public.sprint_freeze(sprint_id bigint) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM sprints s WHERE s.id = sprint_freeze.sprint_id AND s.state = 'closed') THEN
@@ -1256,7 +1256,7 @@ $$;
 
 CREATE FUNCTION public.tasks_record_history() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status = OLD.status THEN
@@ -1275,7 +1275,7 @@ $$;
 
 CREATE FUNCTION public.tasks_record_sprint_membership() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 DECLARE
     actor constant text := coalesce(nullif(current_setting('worktrack.actor', true), ''), session_user);

@@ -177,6 +177,23 @@ def test_idempotency_keys_belong_to_the_token(world: tuple[TestClient, dict[str,
         assert "idempotent-replayed" not in answer.headers
 
 
+def test_a_new_tokens_secret_is_never_kept_for_an_idempotent_replay(
+    world: tuple[TestClient, dict[str, str]], db_url: str
+) -> None:
+    client, tokens = world
+    refused = client.post(
+        "/tokens",
+        json={"name": "ci", "role": "agent", "projects": ["alpha"]},
+        headers={"Authorization": f"Bearer {tokens['admin']}", "Idempotency-Key": "make-ci"},
+    )
+    assert refused.status_code == 400, refused.text
+    assert "without an Idempotency-Key" in refused.json()["detail"]
+    listed = client.get("/tokens", headers={"Authorization": f"Bearer {tokens['admin']}"}).json()
+    assert "ci" not in {t["name"] for t in listed}  # nothing was made
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM idempotency_keys").fetchone() == (0,)
+
+
 def test_no_token_reaches_the_log(
     world: tuple[TestClient, dict[str, str]], caplog: pytest.LogCaptureFixture
 ) -> None:

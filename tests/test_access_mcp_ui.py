@@ -124,3 +124,34 @@ def test_signing_in_keeps_the_token_in_a_strict_httponly_cookie_behind_a_csrf_ch
         assert "worktrack_token=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
         assert client.get("/ui/projects/alpha/board").status_code == 200
         assert client.get("/ui/projects/beta/board").status_code == 404
+
+
+def test_the_mcp_sprint_report_answers_only_for_a_sprint_of_the_tokens_projects(db_url: str) -> None:
+    _projects(db_url)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        sprints = {}
+        for project, name in (("alpha", "A"), ("beta", "B")):
+            row = conn.execute(
+                "INSERT INTO sprints (jira_sprint_id, name) VALUES (%s, %s) RETURNING id", (ord(name), name)
+            ).fetchone()
+            assert row is not None
+            sprints[project] = row[0]
+            conn.execute(
+                "INSERT INTO tasks (project_id, key, title, sprint_id)"
+                " SELECT id, 'S-1', 'in a sprint', %s FROM projects WHERE key = %s",
+                (row[0], project),
+            )
+    reader = make_token(db_url, "reader", "read", ["alpha"])
+    with serving(db_url, "--no-migrate", "--log-level", "warning", WORKTRACK_AUTH="required") as served:
+
+        async def main() -> None:
+            async with over_http(f"{served.base}/mcp", reader) as session:
+                mine = await ok(session, "get_sprint_report", project="alpha", sprint=sprints["alpha"])
+                assert mine["sprint"]["name"] == "A"
+                # beta's sprint, asked for through alpha: as if it did not exist, as over HTTP
+                assert (
+                    await status(session, "get_sprint_report", project="alpha", sprint=sprints["beta"]) == 404
+                )
+                assert await status(session, "get_sprint_report", project="alpha", sprint=999_999) == 404
+
+        anyio.run(main)

@@ -96,6 +96,42 @@ def test_history_names_the_token_unless_the_request_names_an_agent(
     assert _history(client, "alpha", "T-1")[1:] == [("in_progress", "bot-7"), ("in_review", "bot-7")]
 
 
+def test_only_an_admin_token_names_the_actor_of_a_change(app_client: TestClient, db_url: str) -> None:
+    client = app_client
+    writer = _as(make_token(db_url, "ci-writer", "write", ["alpha"]))
+    forged = client.post(
+        "/projects/alpha/tasks/T-2/status", json={"status": "blocked", "actor": "admin"}, headers=writer
+    )
+    assert forged.status_code == 403, forged.text
+    assert forged.json()["detail"].startswith("only an admin token names the actor of a change")
+    assert [status for status, _ in _history(client, "alpha", "T-2")] == ["pending"]  # nothing changed
+    named = client.post("/projects/alpha/tasks/T-2/status", json={"status": "blocked", "actor": "dana"})
+    assert named.status_code == 200, named.text
+    assert _history(client, "alpha", "T-2")[-1] == ("blocked", "dana")
+
+
+def test_a_stale_project_id_does_not_skip_the_agents_hold_check(app_client: TestClient, db_url: str) -> None:
+    """A project deleted and made again outside this worker (SQL, another worker)
+    gets a new id; the hold check finds the stale id out as every statement does."""
+    client = app_client
+    agent = _as(make_token(db_url, "agent", "agent", ["alpha"]))
+    assert client.get("/projects/alpha/tasks/T-1", headers=agent).status_code == 200  # id cached
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM projects WHERE key = 'alpha'")
+        conn.execute("INSERT INTO projects (key, name) VALUES ('alpha', 'alpha again')")
+        conn.execute(
+            "INSERT INTO tasks (project_id, key, title, status)"
+            " SELECT id, 'T-1', 'again', 'in_review' FROM projects WHERE key = 'alpha'"
+        )
+    again = _as(make_token(db_url, "agent-again", "agent", ["alpha"]))
+    changed = client.post(
+        "/projects/alpha/tasks/T-1/status", json={"status": "completed", "agent": "mallory"}, headers=again
+    )
+    assert changed.status_code == 403, changed.text
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT status FROM tasks WHERE key = 'T-1'").fetchall() == [("in_review",)]
+
+
 def test_an_agent_token_changes_the_status_only_of_tasks_its_agent_holds(
     app_client: TestClient, db_url: str
 ) -> None:

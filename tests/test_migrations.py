@@ -47,7 +47,10 @@ WORKTRACK_TABLES = {
     "team_capacities",
     "sprint_queue_items",
 }
-DATA_ONLY = {"0015_backfill_sprint_projects"}  # migrations that move data, not schema
+DATA_ONLY = {  # migrations that move data, not schema
+    "0015_backfill_sprint_projects",
+    "0045_forget_stored_token_secrets",
+}
 YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
 
 
@@ -320,3 +323,21 @@ def test_a_lock_row_of_plain_yoyo_is_reported_with_what_to_do(empty_db_url: str)
         MigrationFailed, match=r"plain yoyo \(process 4242 since 2026-12-01 10:00:00 UTC\).*yoyo break-lock"
     ):
         migrations.apply(empty_db_url)
+
+
+def test_0045_forgets_the_stored_answers_that_hold_a_tokens_secret(empty_db_url: str) -> None:
+    ids = known_migration_ids()
+    migrations.apply(empty_db_url, ids.index("0045_forget_stored_token_secrets"))
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        for key, body in (
+            ("made-a-token", b'{"name":"ci","token":"wt_abc"}'),
+            ("made-a-task", b'{"key":"T-1"}'),
+        ):
+            conn.execute(
+                "INSERT INTO idempotency_keys (caller, key, request_hash, status, body)"
+                " VALUES ('1', %s, %s, 201, %s)",
+                (key, b"\0" * 32, body),
+            )
+    assert migrations.apply(empty_db_url, 1) == ["0045_forget_stored_token_secrets"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT key FROM idempotency_keys").fetchall() == [("made-a-task",)]

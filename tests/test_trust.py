@@ -490,3 +490,40 @@ def test_a_failed_concurrent_build_in_the_form_of_0021_leaves_no_invalid_index(
         assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_t_v'").fetchone() == (0,)
         conn.execute("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t)")
     assert migrations.apply(empty_db_url, source=source) == ["0002_index"]
+
+
+# --- functions that run as their owner --------------------------------------------
+
+
+def test_a_temporary_table_cannot_take_the_place_of_the_history_the_owner_writes(
+    api_login: str, db_url: str
+) -> None:
+    """The history trigger runs as its owner; a temporary table of the API's role named
+    like the history must not receive its rows (pg_temp first would find it)."""
+    with psycopg.connect(db_url, autocommit=True) as owner:
+        _task(owner, _project(owner), "T-1")
+    with psycopg.connect(api_login) as conn:
+        conn.execute("CREATE TEMPORARY TABLE task_history (LIKE public.task_history)")
+        conn.execute(
+            "UPDATE tasks SET status = 'in_progress', claimed_by = 'x', claimed_at = now(),"
+            " lease_expires_at = now() + interval '5 minutes' WHERE key = 'T-1'"
+        )
+        assert _one(conn, "SELECT count(*) FROM pg_temp.task_history") == 0
+        assert _one(conn, "SELECT count(*) FROM public.task_history WHERE to_status = 'in_progress'") == 1
+        conn.commit()
+
+
+def test_every_function_that_runs_as_its_owner_searches_pg_temp_last(conn: Conn) -> None:
+    rows = conn.execute(
+        "SELECT p.oid::regprocedure::text, p.proconfig FROM pg_proc p"
+        " WHERE p.prosecdef AND p.pronamespace = 'public'::regnamespace ORDER BY 1"
+    ).fetchall()
+    assert len(rows) >= 5, rows
+    unsafe = [
+        name
+        for name, config in rows
+        if not any(
+            c.startswith("search_path=") and c.replace(" ", "").endswith(",pg_temp") for c in config or []
+        )
+    ]
+    assert unsafe == []

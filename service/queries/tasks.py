@@ -15,9 +15,9 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from service import queries
-from service.db import fetch_row, fetch_text
+from service.db import fetch_text
 from service.errors import Conflict, NotFound
-from service.queries.projects import in_project, not_in_project, project_id
+from service.queries.projects import in_project, not_in_project
 
 Conn = AsyncConnection[tuple[Any, ...]]
 _Q = queries.load("tasks")
@@ -148,12 +148,10 @@ async def update(conn: Conn, *, project: str, key: str, patch: dict[str, Any]) -
 
 async def held_by(conn: Conn, *, project: str, key: str, agent: str) -> bool | None:
     """Whether the agent holds the task now, its row locked; None when there is no
-    such task (or project)."""
-    known = await project_id(conn, project)
-    if known is None:
-        return None
-    row = await fetch_row(conn, _HELD_BY, project_id=known, key=key, agent=agent)
-    return None if row is None else bool(row[0])
+    such task. A project that does not exist is its 404, as for the change itself;
+    a stale id of the project is refreshed (in_project), never taken for no task."""
+    (held,) = await in_project(conn, _HELD_BY, project, key=key, agent=agent)
+    return None if held is None else bool(held)
 
 
 async def set_status(

@@ -91,6 +91,9 @@ class Endpoint:
     probe: bool = False
     # what it answers besides application/json (/metrics: text/plain)
     media_type: str = "application/json"
+    # its answer holds a secret shown once (a new token): never kept for an
+    # Idempotency-Key's replay, so a request with one is refused
+    secret_answer: bool = False
 
     @property
     def access_rule(self) -> Rule:

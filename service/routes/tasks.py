@@ -170,7 +170,7 @@ async def set_status(
             key=key,
             status=body.status,
             note=body.note,
-            actor=body.actor or body.agent or access.actor(),
+            actor=access.history_actor(body.actor, body.agent),
             agent=body.agent,
             evidence=body.evidence,
         )

@@ -100,7 +100,12 @@ ENDPOINTS = [
         create_token,
         "Make an API token; the answer holds its secret, shown this once",
         body=TokenCreate,
-        responses={201: ("the token, with its secret", TokenCreated), 409: ("the name is taken", None)},
+        responses={
+            201: ("the token, with its secret", TokenCreated),
+            400: ("an Idempotency-Key was sent: the secret is not kept for a replay", None),
+            409: ("the name is taken", None),
+        },
+        secret_answer=True,
     ),
     Endpoint(
         "GET",

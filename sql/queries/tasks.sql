@@ -247,8 +247,13 @@ SELECT (SELECT key FROM project), EXISTS (SELECT 1 FROM deleted);
 -- name: task_held_by :one
 -- Whether the agent holds the task now (in progress, claimed by it, lease
 -- running), with the task's row locked until the change that follows commits.
--- No row when there is no such task in the project.
-SELECT t.status = 'in_progress' AND t.claimed_by = %(agent)s AND t.lease_expires_at > now()
-  FROM tasks t
- WHERE t.project_id = %(project_id)s AND t.key = %(key)s
-   FOR UPDATE OF t;
+-- Answers (project, held or NULL when there is no such task).
+WITH project AS (
+    SELECT p.id, p.key FROM projects p WHERE p.id = %(project_id)s AND lower(p.key) = lower(%(project)s)
+), held AS (
+    SELECT t.status = 'in_progress' AND t.claimed_by = %(agent)s AND t.lease_expires_at > now() AS held
+      FROM tasks t JOIN project ON project.id = t.project_id
+     WHERE t.project_id = %(project_id)s AND t.key = %(key)s
+       FOR UPDATE OF t
+)
+SELECT (SELECT key FROM project), (SELECT held FROM held);
