@@ -285,6 +285,21 @@ async def require_sprint_visible(pool: Pool, principal: Principal, sprint_id: ob
         raise NotFound(f"sprint {sprint_id} does not exist")
 
 
+def require_agent_may_create(statuses: list[str], sprints: list[int | None]) -> None:
+    """A token of the `agent` role creates work still to be done: pending or blocked,
+    in no sprint (a task born done, or put into a sprint, is a `write` token's call:
+    either would move a sprint's figures)."""
+    principal = current.get()
+    if principal is None or principal.role != "agent":
+        return
+    if any(status not in ("pending", "blocked") for status in statuses):
+        raise Forbidden(
+            "an agent token creates tasks pending or blocked; a write token may create them otherwise"
+        )
+    if any(sprint is not None for sprint in sprints):
+        raise Forbidden("an agent token creates tasks in no sprint; a write token may put them in one")
+
+
 def history_actor(named: str | None, agent: str | None) -> str:
     """The actor a status change's history records: the one the request names, only
     from an admin token (an import or a script acting for people); else the agent it

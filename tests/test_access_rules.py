@@ -110,6 +110,30 @@ def test_only_an_admin_token_names_the_actor_of_a_change(app_client: TestClient,
     assert _history(client, "alpha", "T-2")[-1] == ("blocked", "dana")
 
 
+def test_an_agent_token_creates_work_still_to_do_in_no_sprint(app_client: TestClient, db_url: str) -> None:
+    client = app_client
+    sprint = client.post("/sprints", json={"jira_sprint_id": 1, "name": "A"}).json()["id"]
+    agent = _as(make_token(db_url, "agent", "agent", ["alpha"]))
+
+    def create(body: dict[str, object]) -> int:
+        return client.post(
+            "/projects/alpha/tasks", json={"title": "found", **body}, headers=agent
+        ).status_code
+
+    assert create({"key": "T-7", "status": "completed", "story_points": 99}) == 403
+    assert create({"key": "T-8", "sprint": sprint}) == 403
+    bulk = client.post(
+        "/projects/alpha/tasks/bulk",
+        json=[{"key": "T-9", "title": "a"}, {"key": "T-10", "title": "b", "status": "in_review"}],
+        headers=agent,
+    )
+    assert bulk.status_code == 403
+    assert create({"key": "T-11"}) == 201 and create({"key": "T-12", "status": "blocked"}) == 201
+    with psycopg.connect(db_url) as conn:
+        keys = conn.execute("SELECT key FROM tasks WHERE key LIKE 'T-%' ORDER BY id").fetchall()
+    assert [k for (k,) in keys] == ["T-1", "T-2", "T-11", "T-12"]
+
+
 def test_a_stale_project_id_does_not_skip_the_agents_hold_check(app_client: TestClient, db_url: str) -> None:
     """A project deleted and made again outside this worker (SQL, another worker)
     gets a new id; the hold check finds the stale id out as every statement does."""

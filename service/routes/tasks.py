@@ -41,6 +41,7 @@ from service.routes import Endpoint, if_match, pool
 
 async def insert_tasks(pool: db.Pool, project: str, items: list[TaskCreate]) -> str:
     """Create the tasks, all or none: their documents as a JSON array."""
+    access.require_agent_may_create([item.status for item in items], [item.sprint for item in items])
     rows = [item.model_dump(mode="json") for item in items]
     return await db.run(pool, lambda conn: tasks.insert_many(conn, project=project, tasks=rows))
 
