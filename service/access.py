@@ -285,6 +285,18 @@ async def require_sprint_visible(pool: Pool, principal: Principal, sprint_id: ob
         raise NotFound(f"sprint {sprint_id} does not exist")
 
 
+async def require_sprints_visible(pool: Pool, sprint_ids: list[int | None]) -> None:
+    """A task goes into a sprint its token can see (service.access.require_sprint_visible:
+    a sprint of a workstream of one of its projects, or holding one of their tasks);
+    another answers 404, as if it did not exist. Sprints span projects, so without
+    this a token of one project could put work into another's sprint, and read it."""
+    principal = current.get()
+    if principal is None:
+        return
+    for sprint_id in sorted({s for s in sprint_ids if s is not None}):
+        await require_sprint_visible(pool, principal, sprint_id)
+
+
 def require_agent_may_create(statuses: list[str], sprints: list[int | None]) -> None:
     """A token of the `agent` role creates work still to be done: pending or blocked,
     in no sprint (a task born done, or put into a sprint, is a `write` token's call:

@@ -110,6 +110,34 @@ def test_only_an_admin_token_names_the_actor_of_a_change(app_client: TestClient,
     assert _history(client, "alpha", "T-2")[-1] == ("blocked", "dana")
 
 
+def test_a_project_token_puts_tasks_only_into_sprints_it_can_see(app_client: TestClient, db_url: str) -> None:
+    client = app_client
+    in_alpha = client.post("/sprints", json={"jira_sprint_id": 1, "name": "A"}).json()["id"]
+    in_beta = client.post("/sprints", json={"jira_sprint_id": 2, "name": "B"}).json()["id"]
+    assert client.patch("/projects/alpha/tasks/T-2", json={"sprint": in_alpha}).status_code == 200
+    assert client.patch("/projects/beta/tasks/B-1", json={"sprint": in_beta}).status_code == 200
+    writer = _as(make_token(db_url, "writer", "write", ["alpha"]))
+
+    theirs = client.patch("/projects/alpha/tasks/T-1", json={"sprint": in_beta}, headers=writer)
+    assert (theirs.status_code, theirs.json()["detail"]) == (404, f"sprint {in_beta} does not exist")
+    made = client.post(
+        "/projects/alpha/tasks", json={"key": "T-3", "title": "x", "sprint": in_beta}, headers=writer
+    )
+    assert made.status_code == 404
+    assert (
+        client.patch("/projects/alpha/tasks/T-1", json={"sprint": in_alpha}, headers=writer).status_code
+        == 200
+    )
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT t.key, s.name FROM tasks t JOIN sprints s ON s.id = t.sprint_id ORDER BY t.key"
+        ).fetchall()
+    assert rows == [("B-1", "B"), ("T-1", "A"), ("T-2", "A")]
+    # the sprint of the other project stays as unseen as before
+    reader = _as(make_token(db_url, "reader", "read", ["alpha"]))
+    assert client.get(f"/sprints/{in_beta}/report", headers=reader).status_code == 404
+
+
 def test_an_agent_token_creates_work_still_to_do_in_no_sprint(app_client: TestClient, db_url: str) -> None:
     client = app_client
     sprint = client.post("/sprints", json={"jira_sprint_id": 1, "name": "A"}).json()["id"]

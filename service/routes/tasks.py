@@ -42,6 +42,7 @@ from service.routes import Endpoint, if_match, pool
 async def insert_tasks(pool: db.Pool, project: str, items: list[TaskCreate]) -> str:
     """Create the tasks, all or none: their documents as a JSON array."""
     access.require_agent_may_create([item.status for item in items], [item.sprint for item in items])
+    await access.require_sprints_visible(pool, [item.sprint for item in items])
     rows = [item.model_dump(mode="json") for item in items]
     return await db.run(pool, lambda conn: tasks.insert_many(conn, project=project, tasks=rows))
 
@@ -128,6 +129,7 @@ async def patch_task(request: Request, body: TaskPatch) -> Response:
     for name in ("sprint", "assignee"):  # the API names them; the columns carry _id
         if name in patch:
             patch[f"{name}_id"] = patch.pop(name)
+    await access.require_sprints_visible(pool(request), [patch.get("sprint_id")])
     doc = await db.run(
         pool(request),
         if_match(
