@@ -177,6 +177,22 @@ def test_idempotency_keys_belong_to_the_token(world: tuple[TestClient, dict[str,
         assert "idempotent-replayed" not in answer.headers
 
 
+def test_a_token_whose_name_holds_a_slash_is_revoked_over_http(
+    world: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, tokens = world
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    made = client.post(
+        "/tokens", json={"name": "ci/deploy", "role": "write", "projects": ["alpha"]}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    mine = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert client.get("/projects/alpha/tasks", headers=mine).status_code == 200
+    assert client.delete("/tokens/ci%2Fdeploy", headers=admin).status_code == 204
+    access.forget_cached()  # (the token check is cached for 2 seconds per worker)
+    assert client.get("/projects/alpha/tasks", headers=mine).status_code == 401
+
+
 def test_a_new_tokens_secret_is_never_kept_for_an_idempotent_replay(
     world: tuple[TestClient, dict[str, str]], db_url: str
 ) -> None:

@@ -76,6 +76,40 @@ def _history(client: TestClient, project: str, key: str) -> list[tuple[str, str]
     return [(item["to_status"], item["actor"]) for item in items]
 
 
+def test_a_snapshot_burndown_shows_only_the_tokens_workstreams(app_client: TestClient, db_url: str) -> None:
+    """A sprint known only by metric snapshots (no membership history of the reader's
+    projects): its burndown sums the reader's workstreams, not the other project's."""
+    client = app_client
+    ids = {}
+    for project in ("alpha", "beta"):
+        made = client.post("/workstreams", json={"project": project, "name": project})
+        assert made.status_code == 201, made.text
+        ids[project] = made.json()["id"]
+    sprint = client.post(
+        "/sprints",
+        json={"jira_sprint_id": 1, "name": "Shared", "start_date": "2026-11-30", "end_date": "2026-12-10"},
+    ).json()["id"]
+    assert client.put(f"/sprints/{sprint}/workstreams/{ids['alpha']}", json={}).is_success
+    assert client.put(
+        f"/sprints/{sprint}/workstreams/{ids['beta']}", json={"association_type": "secondary"}
+    ).is_success
+    for project, total, done in (("alpha", 10, 1), ("beta", 777, 111)):
+        snapshot = {"workstream_id": ids[project], "snapshot_at": "2026-12-01T10:00:00Z"}
+        answer = client.post(
+            f"/sprints/{sprint}/metrics",
+            json={**snapshot, "story_points_total": total, "story_points_completed": done},
+        )
+        assert answer.status_code == 201, answer.text
+    assert client.post(f"/sprints/{sprint}/start", json={"activated_at": "2026-11-30T09:00:00Z"}).is_success
+    reader = _as(make_token(db_url, "reader", "read", ["alpha"]))
+    mine = client.get(f"/sprints/{sprint}/report", headers=reader).json()
+    everyone = client.get(f"/sprints/{sprint}/report").json()  # admin
+    assert mine["commitment"]["points"] == 10
+    days = {d["scope_points"] for d in mine["burndown"]} - {None}
+    assert days == {10}, mine["burndown"]
+    assert {d["scope_points"] for d in everyone["burndown"]} - {None} == {787}
+
+
 def test_history_names_the_token_unless_the_request_names_an_agent(
     app_client: TestClient, db_url: str
 ) -> None:

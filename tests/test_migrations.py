@@ -47,9 +47,10 @@ WORKTRACK_TABLES = {
     "team_capacities",
     "sprint_queue_items",
 }
-DATA_ONLY = {  # migrations that move data, not schema
+OUTSIDE_THE_DUMP = {  # migrations that move data or grants, which the schema dump leaves out
     "0015_backfill_sprint_projects",
     "0045_forget_stored_token_secrets",
+    "0046_sprint_freeze_not_public",
 }
 YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
 
@@ -152,7 +153,7 @@ def test_each_migration_rolls_back_on_its_own(empty_db_url: str) -> None:
         before = dump_schema(empty_db_url)
         assert migrations.apply(empty_db_url, 1) == [migration_id]
         after = dump_schema(empty_db_url)
-        if migration_id not in DATA_ONLY:
+        if migration_id not in OUTSIDE_THE_DUMP:
             assert after != before, f"{migration_id} changed nothing"
         assert migrations.rollback(empty_db_url, 1) == [migration_id]
         _assert_same(before, dump_schema(empty_db_url), f"schema after rolling back {migration_id}")

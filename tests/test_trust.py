@@ -527,3 +527,23 @@ def test_every_function_that_runs_as_its_owner_searches_pg_temp_last(conn: Conn)
         )
     ]
     assert unsafe == []
+
+
+def test_no_login_but_the_owner_and_an_admin_tokens_role_may_freeze_a_sprint(
+    pg_server: str, db_url: str
+) -> None:
+    name = f"wt_other_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+    try:
+        other = psycopg.conninfo.make_conninfo(db_url, user=name)
+        with psycopg.connect(other) as conn, pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("SELECT sprint_freeze(1)")
+        with psycopg.connect(db_url) as conn:
+            (may,) = conn.execute(
+                "SELECT has_function_privilege('worktrack_api_admin', 'sprint_freeze(bigint)', 'EXECUTE')"
+            ).fetchone() or (False,)
+            assert may
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))

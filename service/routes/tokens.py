@@ -116,7 +116,8 @@ ENDPOINTS = [
     ),
     Endpoint(
         "DELETE",
-        "/tokens/{name}",
+        # :path, so that a name with a "/" (sent as %2F) is revocable too
+        "/tokens/{name:path}",
         revoke_token,
         "Revoke a token (it stays listed, revoked)",
         responses={204: ("revoked", None), 404: ("no such token", None)},

@@ -139,9 +139,12 @@ WITH workstreams AS (
            '[]'::json AS events
       FROM days d CROSS JOIN sprint s
       LEFT JOIN LATERAL (
+            -- the sprint's workstreams as the caller sees them, as for every snapshot figure
+            -- (project_sprint_metrics carries no project_id for row-level security to filter)
             SELECT DISTINCT ON (ms.workstream_id) ms.story_points_total, ms.story_points_completed
               FROM project_sprint_metrics ms
-             WHERE ms.sprint_id = %(sprint_id)s AND ms.snapshot_at < (d.day + 1)::timestamp AT TIME ZONE s.tz
+             WHERE ms.sprint_id = %(sprint_id)s AND ms.workstream_id IN (SELECT workstream_id FROM workstreams)
+               AND ms.snapshot_at < (d.day + 1)::timestamp AT TIME ZONE s.tz
              ORDER BY ms.workstream_id, ms.snapshot_at DESC) m ON true
      GROUP BY d.day, d.i, d.planned_days
 ), burndown AS (
