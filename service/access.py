@@ -519,7 +519,7 @@ log = logging.getLogger("worktrack.access")
 @dataclass
 class _Connection:
     may_switch_role: bool
-    scope: tuple[str, str, str] | None = None  # what the connection is set to now
+    scope: tuple[str, str, str, str] | None = None  # what the connection is set to now
 
 
 # Per pooled connection: whether it may take the API roles, and the scope it holds.
@@ -529,15 +529,17 @@ _connections: weakref.WeakKeyDictionary[AsyncConnection[Any], _Connection] = wea
 _warned = False
 
 
-def scope_of(principal: Principal | None) -> tuple[str, str, str]:
-    """(role, worktrack.project_ids, worktrack.actor) for a principal; no principal
-    (a statement outside any request) sees no project."""
+def scope_of(principal: Principal | None) -> tuple[str, str, str, str]:
+    """(role, worktrack.project_ids, worktrack.actor, worktrack.token) for a principal:
+    the token's name goes into the history of its changes whatever actor a request
+    names (empty: none). No principal (a statement outside any request) sees no project."""
     if principal is None:
-        return API_ROLE, "", "api"
+        return API_ROLE, "", "api", ""
+    token = "" if principal.token_id is None else principal.name
     if principal.is_admin:
-        return ADMIN_ROLE, "", principal.actor
+        return ADMIN_ROLE, "", principal.actor, token
     ids = "{" + ",".join(str(i) for i in sorted(principal.project_ids)) + "}"
-    return API_ROLE, ids, principal.actor
+    return API_ROLE, ids, principal.actor, token
 
 
 async def configure_connection(conn: AsyncConnection[Any]) -> None:
@@ -573,7 +575,9 @@ async def scope_connection(conn: AsyncConnection[Any]) -> None:
     if state.scope == wanted:
         return
     state.scope = None  # unknown until the statement succeeds
-    role, project_ids, actor = wanted
+    role, project_ids, actor, token = wanted
     taken = role if state.may_switch_role else None  # None: the login's own role stays
-    await conn.execute(_SET_SCOPE, {"role": taken, "project_ids": project_ids, "actor": actor})
+    await conn.execute(
+        _SET_SCOPE, {"role": taken, "project_ids": project_ids, "actor": actor, "token": token}
+    )
     state.scope = wanted

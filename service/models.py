@@ -403,7 +403,10 @@ class HistoryItem(BaseModel):
     task: str
     from_status: Status | None
     to_status: Status
-    actor: str
+    actor: str = Field(description="the agent the request named, else the token's name")
+    token: str | None = Field(
+        description="the API token that made the change (null: made in SQL, by the CLI, or imported)"
+    )
     note: str | None
     evidence: Metadata | None
     changed_at: datetime

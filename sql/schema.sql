@@ -1014,6 +1014,7 @@ CREATE TABLE public.task_history (
     changed_at timestamp with time zone DEFAULT now() NOT NULL,
     evidence jsonb,
     transaction_id xid8,
+    token text,
     CONSTRAINT chk_task_history_to_status CHECK ((to_status = ANY (ARRAY['pending'::text, 'in_progress'::text, 'blocked'::text, 'in_review'::text, 'completed'::text, 'cancelled'::text])))
 )
 WITH (autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05');
@@ -1026,6 +1027,7 @@ CREATE FUNCTION public.task_history_json(h public.task_history, task_key text) R
         'from_status', h.from_status,
         'to_status', h.to_status,
         'actor', h.actor,
+        'token', h.token,
         'note', h.note,
         'evidence', h.evidence,
         'changed_at', h.changed_at)
@@ -1073,6 +1075,7 @@ BEGIN
                   HINT = 'change the task''s status; an import of past history sets worktrack.history_import = on';
     END IF;
     NEW.transaction_id := pg_current_xact_id();
+    NEW.token := nullif(current_setting('worktrack.token', true), '');
     RETURN NEW;
 END;
 $$;

@@ -67,7 +67,9 @@ SELECT count(*) = 2 FROM pg_roles
 -- name: connection_set_scope :one
 -- Set a pooled connection to a token's scope for the statements that follow:
 -- its role (left as it is when NULL: a login that may not take the API roles),
--- the project ids row-level security lets it see, the history actor.
+-- the project ids row-level security lets it see, the history actor, and the
+-- token that task history records (0047).
 SELECT CASE WHEN %(role)s::text IS NOT NULL THEN set_config('role', %(role)s, false) END,
        set_config('worktrack.project_ids', %(project_ids)s, false),
-       set_config('worktrack.actor', %(actor)s, false);
+       set_config('worktrack.actor', %(actor)s, false),
+       set_config('worktrack.token', %(token)s, false);
