@@ -14,9 +14,9 @@ before the commit. A crash between the write and the row cannot split them.
 - an operation whose answer holds a secret (POST /tokens) refuses a key (400):
   the answer would be stored in the clear.
 
-The caller is `scope["worktrack.caller"]` when a layer in front has set it (access
-control will set the token's id there) and "anonymous" until then: today every
-client is the same caller, so clients should make their keys unique (UUIDs).
+The caller is `scope["worktrack.caller"]`, which the token check sets to the
+token's id; "anonymous" with access control disabled, when every client is the same
+caller and should make its keys unique (UUIDs).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from service import queries
 from service.db import Pool, translate
 from service.guards import send_problem
 
-CALLER = "worktrack.caller"  # scope key: who is asking (the token's id, later)
+CALLER = "worktrack.caller"  # scope key: who is asking (the token's id)
 CONNECTION = "worktrack.connection"  # scope key: the connection of the request's transaction
 ANONYMOUS = "anonymous"
 MAX_KEY_LENGTH = 255
