@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 import httpx2 as httpx
 import psycopg
@@ -154,3 +154,10 @@ class CloneFactory:
         for leftovers in (self.used, self.ready):
             while not leftovers.empty():
                 drop_database(self.server_url, leftovers.get())
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of an EXPLAIN (FORMAT JSON) plan, `node` first."""
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)

@@ -11,6 +11,7 @@ from psycopg import sql
 
 from service import queries
 from service.queries import tasks
+from tests.helpers import plan_nodes
 
 STATUSES = ["pending", "in_progress", "blocked", "in_review", "completed", "cancelled"]
 
@@ -143,8 +144,8 @@ def test_reclaim_finds_expired_leases_among_the_tasks_in_progress(loaded: psycop
 
 def _rows_read_from_tasks(node: dict[str, Any]) -> int:
     """Rows that scans of tasks returned, over the whole plan of an EXPLAIN ANALYZE."""
-    own = node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == "tasks" else 0
-    return own + sum(_rows_read_from_tasks(child) for child in node.get("Plans", []))
+    scans = (n for n in plan_nodes(node) if n.get("Relation Name") == "tasks")
+    return sum(n["Actual Rows"] * n["Actual Loops"] for n in scans)
 
 
 def test_claim_and_next_read_no_task_that_is_not_ready(db_url: str) -> None:

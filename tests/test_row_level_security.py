@@ -16,7 +16,7 @@ from psycopg import AsyncConnection, sql
 from service import access, db, queries
 from service.config import PoolSettings
 from service.queries import tasks
-from tests.helpers import TEST_POOL, admin_token, make_token
+from tests.helpers import TEST_POOL, admin_token, make_token, plan_nodes
 
 # Tables that carry project_id, each with a statement that forgets to filter by it.
 FORGETFUL = {
@@ -269,12 +269,6 @@ def test_policies_check_rows_and_add_nothing_for_an_admin(db_url: str, two_proje
     assert not any("ANY" in line or "InitPlan" in line or "Filter" in line for line in as_admin), as_admin
 
 
-def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("Plans", []):
-        yield from _nodes(child)
-
-
 def test_the_list_across_projects_reads_only_the_tokens_projects(
     db_url: str, two_projects: dict[str, int]
 ) -> None:
@@ -292,7 +286,9 @@ def test_the_list_across_projects_reads_only_the_tokens_projects(
         assert row is not None
         plan = row[0]
         scans = [
-            n for n in _nodes(plan[0]["Plan"]) if n.get("Relation Name") == "tasks" and n.get("Alias") == "t"
+            n
+            for n in plan_nodes(plan[0]["Plan"])
+            if n.get("Relation Name") == "tasks" and n.get("Alias") == "t"
         ]
         return page, scans
 
