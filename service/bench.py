@@ -229,7 +229,10 @@ def load_sprints(
             "SELECT sprint_close(%(s)s, NULL, current_setting('worktrack.event_at')::timestamptz)",
             s=sprint_id,
         )
-    conn.execute("ANALYZE tasks, task_history, sprint_membership_events, sprints")
+    conn.execute(
+        "ANALYZE tasks, task_history, sprint_membership_events, sprints,"
+        " sprint_frozen_tasks, sprint_frozen_days"
+    )
     return int(sprint_id)
 
 
