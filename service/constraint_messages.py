@@ -71,6 +71,17 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
         "activated_at",
         "a sprint cannot start in the future: activated_at is now or earlier",
     ),
+    "chk_sprints_completed_not_future": (
+        Unprocessable,
+        "completed_at",
+        "a sprint cannot close in the future: completed_at is now or earlier",
+    ),
+    "chk_sprints_closed_after_its_history": (
+        Unprocessable,
+        "completed_at",
+        "the sprint cannot close before its tasks last joined, left or were re-estimated",
+    ),
+    "chk_sprints_started_timezone_fixed": (Conflict, "timezone", "the sprint has started: its time zone is fixed"),
     "chk_sprint_frozen_tasks_append_only": (Conflict, None, "the figures of a closed sprint are final"),
     "chk_sprint_frozen_days_append_only": (Conflict, None, "the burndown of a closed sprint is final"),
     "chk_sprint_frozen_tasks_sprint_closed": (Conflict, None, "only a closed sprint's figures are stored"),

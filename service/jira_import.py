@@ -243,6 +243,9 @@ class Importer:
     def sprint_rows(self, sprints: Iterable[dict[str, Any]]) -> None:
         for sprint in sorted(sprints, key=lambda s: (s.get("startDate") or "9", s["id"])):
             with self.conn.transaction():
+                # an import: a sprint Jira closed is closed as it was, its open work moved
+                # by each issue's history (replayed later), not by the close
+                self.conn.execute(_JIRA_IMPORT_BEGIN)
                 self._sprint(sprint)
 
     def _sprint(self, sprint: dict[str, Any]) -> None:

@@ -453,8 +453,6 @@ CREATE FUNCTION public.sprint_close(sprint_id bigint, move_to bigint DEFAULT NUL
 DECLARE
     closed sprints;
     target_state text;
-    event_at text := current_setting('worktrack.event_at', true);
-    closes timestamptz := coalesce(sprint_close.completed_at, import_event_time(), now());
 BEGIN
     IF move_to IS NOT NULL THEN
         SELECT state INTO target_state FROM sprints WHERE id = move_to FOR SHARE;
@@ -476,16 +474,13 @@ BEGIN
             USING ERRCODE = 'integrity_constraint_violation',
                   CONSTRAINT = 'chk_sprints_state_transition', TABLE = 'sprints', COLUMN = 'state';
     END IF;
-    UPDATE sprints s SET state = 'closed', completed_at = closes
+    -- a change of one of its tasks either commits before the close instant or waits for the close
+    PERFORM 1 FROM tasks t WHERE t.sprint_id = sprint_close.sprint_id ORDER BY t.project_id, t.id FOR UPDATE;
+    PERFORM set_config('worktrack.close_moves_to', sprint_id || ':' || coalesce(move_to::text, ''), true);
+    UPDATE sprints s SET state = 'closed', completed_at = coalesce(sprint_close.completed_at, import_event_time())
      WHERE s.id = sprint_close.sprint_id
     RETURNING s.* INTO closed;
-    PERFORM set_config('worktrack.closing_sprint', sprint_id::text, true);
-    PERFORM set_config('worktrack.event_at', closes::text, true);
-    UPDATE tasks t SET sprint_id = move_to
-     WHERE t.sprint_id = sprint_close.sprint_id AND t.status NOT IN ('completed', 'cancelled');
-    PERFORM set_config('worktrack.closing_sprint', '', true);
-    PERFORM set_config('worktrack.event_at', coalesce(event_at, ''), true);
-    PERFORM sprint_freeze(sprint_id);
+    PERFORM set_config('worktrack.close_moves_to', '', true);
     RETURN closed;
 END;
 $$;
@@ -542,6 +537,21 @@ BEGIN
     RAISE EXCEPTION 'the figures of a closed sprint are final: % refused', TG_OP
         USING ERRCODE = 'integrity_constraint_violation',
               CONSTRAINT = 'chk_sprint_frozen_tasks_append_only', TABLE = 'sprint_frozen_tasks';
+END;
+$$;
+
+CREATE FUNCTION public.sprint_frozen_written_by_close() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' OR pg_trigger_depth() < 2 THEN
+        RAISE EXCEPTION '% on % refused: the figures of a closed sprint are stored by its close and are final',
+                        TG_OP, TG_TABLE_NAME
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_' || TG_TABLE_NAME || '_stored_by_close', TABLE = TG_TABLE_NAME,
+                  HINT = 'close the sprint (sprint_close): it stores them';
+    END IF;
+    RETURN NULL;
 END;
 $$;
 
@@ -894,14 +904,52 @@ BEGIN
             END IF;
             NEW.timezone := sprint_timezone(NEW.id, NEW.timezone);
         ELSE
-            NEW.completed_at := coalesce(NEW.completed_at, now());
+            -- the clock, not the transaction's start: this row is locked by now, and
+            -- what committed before the lock was granted happened before the close
+            NEW.completed_at := coalesce(NEW.completed_at, clock_timestamp());
+            IF NEW.completed_at > clock_timestamp() THEN
+                RAISE EXCEPTION 'sprint % cannot close in the future (completed_at %)', OLD.id, NEW.completed_at
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'chk_sprints_completed_not_future',
+                          TABLE = 'sprints', COLUMN = 'completed_at';
+            END IF;
+            IF EXISTS (SELECT 1 FROM sprint_membership_events e
+                        WHERE e.sprint_id = OLD.id AND e.happened_at > NEW.completed_at) THEN
+                RAISE EXCEPTION 'sprint % cannot close at %: its tasks joined, left or were re-estimated after that',
+                                OLD.id, NEW.completed_at
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'chk_sprints_closed_after_its_history',
+                          TABLE = 'sprints', COLUMN = 'completed_at';
+            END IF;
         END IF;
     ELSIF (NEW.activated_at, NEW.completed_at) IS DISTINCT FROM (OLD.activated_at, OLD.completed_at) THEN
         RAISE EXCEPTION 'sprint % keeps the instants it started and closed at', OLD.id
             USING ERRCODE = 'integrity_constraint_violation',
                   CONSTRAINT = 'chk_sprints_instants_fixed', TABLE = 'sprints';
+    ELSIF OLD.state = 'active' AND NEW.timezone IS DISTINCT FROM OLD.timezone THEN
+        RAISE EXCEPTION 'sprint % has started: its time zone is fixed', OLD.id
+            USING ERRCODE = 'integrity_constraint_violation',
+                  CONSTRAINT = 'chk_sprints_started_timezone_fixed', TABLE = 'sprints', COLUMN = 'timezone';
     END IF;
     RETURN NEW;
+END;
+$$;
+
+CREATE FUNCTION public.sprints_close_moves_open_work() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    named constant text[] := string_to_array(current_setting('worktrack.close_moves_to', true), ':');
+    by_sprint_close constant boolean := coalesce(named[1] = NEW.id::text, false);
+    move_to constant bigint := CASE WHEN by_sprint_close THEN nullif(named[2], '')::bigint END;
+BEGIN
+    IF NOT by_sprint_close AND importing() THEN
+        RETURN NULL;  -- an import (import_begin) that closes by hand replays the moves its source recorded
+    END IF;
+    PERFORM set_config('worktrack.closing_sprint', NEW.id::text, true);
+    UPDATE tasks t SET sprint_id = move_to
+     WHERE t.sprint_id = NEW.id AND t.status NOT IN ('completed', 'cancelled');
+    PERFORM set_config('worktrack.closing_sprint', '', true);
+    PERFORM sprint_freeze(NEW.id);
+    RETURN NULL;
 END;
 $$;
 
@@ -1282,7 +1330,12 @@ CREATE FUNCTION public.tasks_record_sprint_membership() RETURNS trigger
     AS $$
 DECLARE
     actor constant text := coalesce(nullif(current_setting('worktrack.actor', true), ''), session_user);
-    closing constant bigint := nullif(current_setting('worktrack.closing_sprint', true), '')::bigint;
+    -- set by sprints_close_moves_open_work around its moves (the depth shows this
+    -- change is made by a trigger, that one, not by a session that set it itself),
+    -- or by an import replaying the moves its source recorded at a close
+    named constant text := nullif(current_setting('worktrack.closing_sprint', true), '');
+    closing constant bigint := CASE WHEN named IS NOT NULL AND (pg_trigger_depth() > 1 OR importing())
+                                    THEN named::bigint END;
     -- the close's moves happen at the close instant, whoever closes
     happened constant timestamptz := coalesce(
         CASE WHEN TG_OP = 'UPDATE' AND OLD.sprint_id = closing
@@ -1927,13 +1980,19 @@ CREATE TRIGGER trg_sprint_analyses_updated_at BEFORE UPDATE ON public.sprint_ana
 
 CREATE TRIGGER trg_sprint_frozen_days_append_only BEFORE DELETE OR UPDATE ON public.sprint_frozen_days FOR EACH ROW EXECUTE FUNCTION public.sprint_frozen_days_refuse_change();
 
+CREATE TRIGGER trg_sprint_frozen_days_stored_by_close BEFORE INSERT OR TRUNCATE ON public.sprint_frozen_days FOR EACH STATEMENT EXECUTE FUNCTION public.sprint_frozen_written_by_close();
+
 CREATE TRIGGER trg_sprint_frozen_tasks_append_only BEFORE DELETE OR UPDATE ON public.sprint_frozen_tasks FOR EACH ROW EXECUTE FUNCTION public.sprint_frozen_tasks_refuse_change();
+
+CREATE TRIGGER trg_sprint_frozen_tasks_stored_by_close BEFORE INSERT OR TRUNCATE ON public.sprint_frozen_tasks FOR EACH STATEMENT EXECUTE FUNCTION public.sprint_frozen_written_by_close();
 
 CREATE TRIGGER trg_sprint_membership_events_append_only BEFORE DELETE OR UPDATE ON public.sprint_membership_events FOR EACH ROW EXECUTE FUNCTION public.sprint_membership_events_refuse_change();
 
 CREATE TRIGGER trg_sprint_membership_events_refuse_truncate BEFORE TRUNCATE ON public.sprint_membership_events FOR EACH STATEMENT EXECUTE FUNCTION public.task_history_refuse_truncate();
 
 CREATE TRIGGER trg_sprint_queue_items_updated_at BEFORE UPDATE ON public.sprint_queue_items FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+CREATE TRIGGER trg_sprints_close_moves_open_work AFTER UPDATE OF state ON public.sprints FOR EACH ROW WHEN (((old.state = 'active'::text) AND (new.state = 'closed'::text))) EXECUTE FUNCTION public.sprints_close_moves_open_work();
 
 CREATE TRIGGER trg_sprints_state_change BEFORE UPDATE ON public.sprints FOR EACH ROW EXECUTE FUNCTION public.sprints_apply_state_change();
 

@@ -308,10 +308,7 @@ def test_the_report_of_a_sprint_of_2000_tasks_uses_indexes(db_url: str) -> None:
         conn.execute(
             "SELECT sprint_start(id, now() - interval '20 days') FROM sprints WHERE jira_sprint_id > 700000"
         )
-        conn.execute(
-            "SELECT sprint_close(id, NULL, now() - interval '10 days')"
-            "  FROM sprints WHERE jira_sprint_id > 700000"
-        )
+        conn.execute("SELECT sprint_close(id) FROM sprints WHERE jira_sprint_id > 700000")
         sprint_id = load_sprints(conn, "BENCH", sprint_count=2, per_sprint=2000)
         events = conn.execute(
             "SELECT (SELECT count(*) FROM sprint_membership_events WHERE sprint_id = %(s)s)"
