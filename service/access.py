@@ -430,7 +430,7 @@ class Authorize:
             body = await _read_body(receive)
             try:
                 parsed = json.loads(body) if body else None
-            except ValueError:
+            except (ValueError, RecursionError):  # the route's own parse answers for the body
                 parsed = None
             if isinstance(parsed, dict) and isinstance(parsed.get("project"), str):
                 project = parsed["project"]

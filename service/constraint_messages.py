@@ -81,7 +81,11 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
         "completed_at",
         "the sprint cannot close before its tasks last joined, left or were re-estimated",
     ),
-    "chk_sprints_started_timezone_fixed": (Conflict, "timezone", "the sprint has started: its time zone is fixed"),
+    "chk_sprints_started_timezone_fixed": (
+        Conflict,
+        "timezone",
+        "the sprint has started: its time zone is fixed",
+    ),
     "chk_sprint_frozen_tasks_append_only": (Conflict, None, "the figures of a closed sprint are final"),
     "chk_sprint_frozen_days_append_only": (Conflict, None, "the burndown of a closed sprint is final"),
     "chk_sprint_frozen_tasks_sprint_closed": (Conflict, None, "only a closed sprint's figures are stored"),

@@ -629,6 +629,8 @@ class UserListQuery(PageQuery):
                 wanted = json.loads(value)
             except ValueError:
                 wanted = None
+            except RecursionError:
+                raise refused("a JSON object nested less deeply") from None
             if not isinstance(wanted, dict):
                 raise refused('a JSON object, e.g. {"theme": "dark"}')
         return value

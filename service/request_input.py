@@ -32,12 +32,26 @@ def field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     ]
 
 
+# How deep a body's arrays and objects may nest: the models' JSON parser stops at
+# about 200 levels; a clear 422 says so instead of "not valid JSON" (or, past
+# Python's recursion limit, a 500).
+MAX_NESTING = 200
+
+
+def too_deep(where: str) -> Unprocessable:
+    message = f"arrays and objects nest more than {MAX_NESTING} levels deep"
+    return Unprocessable(f"the {where} nests too deeply", errors=[{"field": where, "message": message}])
+
+
 async def _raw_body(request: Request) -> bytes:
     # service.guards.BodyBounds refuses a body past the limit while it arrives.
     raw = await request.body()
-    _check_numbers(raw)
-    if b"\\u0000" in raw:  # JSON spells U+0000 only so
-        _check_no_nul(raw)
+    try:
+        _check_numbers(raw)
+        if b"\\u0000" in raw:  # JSON spells U+0000 only so
+            _check_no_nul(raw)
+    except RecursionError:
+        raise too_deep("body") from None
     return raw
 
 
@@ -141,7 +155,10 @@ async def read_body(request: Request, model: type[M], *, optional: bool = False)
     try:
         return model.model_validate_json(raw or b"")
     except ValidationError as exc:
-        if any(error["type"] == "json_invalid" for error in exc.errors()):
+        invalid = [error for error in exc.errors() if error["type"] == "json_invalid"]
+        if any("recursion limit" in error["msg"] for error in invalid):
+            raise too_deep("body") from None
+        if invalid:
             raise BadRequest("the request body is not valid JSON") from None
         if exc.errors() and exc.errors()[0]["type"] == "model_type":
             raise Unprocessable(f"the request body must be a JSON object ({model.__name__})") from None

@@ -494,6 +494,30 @@ def test_numbers_json_cannot_keep_are_refused_naming_the_field(
     assert response.json()["errors"][0]["field"] == f"body.{field}.x.1"
 
 
+@pytest.mark.parametrize("depth", [250, 5000])
+def test_a_body_nested_too_deeply_is_refused_and_stores_nothing(client: TestClient, depth: int) -> None:
+    client.post("/projects", json={"key": "alpha", "name": "Alpha"})
+    nested = "[" * depth + "]" * depth
+    for path, body in [
+        ("/projects/alpha/tasks", '{"key": "T-1", "title": "t", "metadata": {"x": ' + nested + "}}"),
+        ("/projects/alpha/tasks/bulk", nested),
+    ]:
+        response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["errors"] == [
+            {"field": "body", "message": "arrays and objects nest more than 200 levels deep"}
+        ]
+    assert client.get("/projects/alpha/tasks").json()["items"] == []
+
+
+def test_a_settings_filter_nested_past_pythons_recursion_limit_is_refused(client: TestClient) -> None:
+    settings = '{"a": ' + "[" * 7000 + "]" * 7000 + "}"  # within the parameter's 16,000 characters
+    response = client.get("/users", params={"settings": settings})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "query.settings"
+
+
 def test_large_integers_and_ordinary_decimals_are_stored_as_sent(client: TestClient) -> None:
     client.post("/projects", json={"key": "alpha", "name": "Alpha"})
     body = '{"key": "T-1", "title": "t", "metadata": {"big": 123456789012345678901234567890, "d": 0.1}}'

@@ -299,6 +299,11 @@ async def _exercise_every_tool(session: ClientSession, database_url: str, projec
     assert await status(session, "get_sprint_report", project=p, sprint=sprint[0] + 10_000) == 404
     assert await status(session, "get_sprint_report", project="nope", sprint=sprint[0]) == 404
     assert await status(session, "get_sprint_report", project=p, sprint=sprint[0], velocity_sprints=0) == 422
+    with psycopg.connect(database_url, autocommit=True) as conn:  # the server knows p's id by now
+        conn.execute("DELETE FROM projects WHERE key = %s", (p,))
+    assert await detail(session, "get_sprint_report", project=p, sprint=sprint[0]) == (
+        f"project {p!r} does not exist"
+    )
 
 
 def test_every_tool_over_stdio(served: tuple[str, str]) -> None:

@@ -100,7 +100,14 @@ def forget(conn: Conn, project: str) -> None:
 
 
 async def exists(conn: Conn, *, project: str) -> bool:
-    return await project_id(conn, project) is not None
+    """Whether the project exists now: asked of the database, not of the cache (no
+    statement that follows would find a stale entry out)."""
+    found = await look_up_id(conn, project)
+    if found is None:
+        forget(conn, project)
+    else:
+        _IDS[project_key(conn, project)] = found
+    return found is not None
 
 
 async def in_project(
