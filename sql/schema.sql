@@ -750,8 +750,14 @@ WITH in_view AS (
            coalesce(a.change_at_start <> 'left' AND a.status_at_start NOT IN ('completed', 'cancelled'), false)
                AS committed,
            coalesce(a.change_at_close <> 'left', false) AS in_at_close,
-           coalesce(a.change_at_close <> 'left' AND a.status_at_close = 'completed'
-                    AND a.completed_at >= greatest(a.starts, a.last_joined_at), false) AS completed_in
+           -- completed inside the window while a member: after its last joining, or else
+           -- (it left and came back since) while the membership it then had lasted
+           coalesce(a.change_at_close <> 'left' AND a.status_at_close = 'completed' AND a.completed_at >= a.starts
+                    AND (a.completed_at >= a.last_joined_at
+                         OR (SELECT e.change <> 'left' FROM sprint_membership_events e
+                              WHERE e.project_id = a.project_id AND e.task_id = a.task_id
+                                AND e.sprint_id = a.sprint_id AND e.happened_at <= a.completed_at
+                              ORDER BY e.happened_at DESC, e.id DESC LIMIT 1)), false) AS completed_in
       FROM as_of a
 ), figures AS (
     SELECT c.*,

@@ -575,3 +575,28 @@ def test_a_sprint_cannot_start_in_the_future(client: TestClient, db_url: str) ->
         client, f"/sprints/{sprint['id']}/start", {"activated_at": "2026-01-05T09:00:00+01:00"}, status=200
     )
     assert started["activated_at"] == "2026-01-05T08:00:00+00:00"
+
+
+def test_a_task_completed_in_the_sprint_that_left_and_came_back_counts_as_completed(
+    client: TestClient,
+) -> None:
+    _post(client, "/projects", {"key": "alpha", "name": "Alpha"})
+    sprint = _post(client, "/sprints", {"jira_sprint_id": 1, "name": "Edge"})["id"]
+    for key, points in (("E-1", 5), ("E-2", 2)):
+        _post(
+            client,
+            "/projects/alpha/tasks",
+            {"key": key, "title": key, "sprint": sprint, "story_points": points},
+        )
+    _post(client, f"/sprints/{sprint}/start", status=200)
+    for status in ("in_progress", "completed"):
+        _post(client, "/projects/alpha/tasks/E-1/status", {"status": status}, status=200)
+    for moved_to in (None, sprint):  # out of the sprint and back, already completed
+        assert client.patch("/projects/alpha/tasks/E-1", json={"sprint": moved_to}).status_code == 200
+    _post(client, f"/sprints/{sprint}/close", {"move_open_tasks_to": None}, status=200)
+    report = client.get(f"/sprints/{sprint}/report").json()
+    assert (report["commitment"]["points"], report["commitment"]["issues"]) == (7, 2)
+    assert (report["completed"]["points"], report["completed"]["issues"]) == (5, 1)
+    assert (report["completed_outside"]["issues"], report["completed_outside"]["tasks"]) == (0, [])
+    assert [t["key"] for t in report["carry_over"]["tasks"]] == ["E-2"]
+    assert report["completion"]["of_commitment_percent"] == 71.43
