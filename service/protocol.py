@@ -49,6 +49,7 @@ if HttpToolsProtocol is not None:
             self._header_timeout = settings.header_timeout
             self._awaiting_headers = True
             self._header_bytes = 0
+            self._header_tail = b""  # the last bytes read, for a blank line split between reads
             self._header_timer: asyncio.TimerHandle | None = None
 
         def _arm_header_timer(self) -> None:
@@ -75,20 +76,22 @@ if HttpToolsProtocol is not None:
 
         def data_received(self, data: bytes) -> None:
             if self._awaiting_headers:
-                self._header_bytes += len(data)
+                # Counted up to the blank line that ends them, before parsing, so headers
+                # too large are refused whether they come in one read or many, and a
+                # first read holding small headers and a large body is fine.
+                seen = self._header_tail + data
+                end = seen.find(b"\r\n\r\n")
+                self._header_bytes += len(data) if end < 0 else end + 4 - len(self._header_tail)
+                self._header_tail = seen[-3:]
+                if self._header_bytes > self._max_header_bytes:
+                    if not self.transport.is_closing():
+                        _answer_and_close(
+                            self.transport,
+                            b"431 Request Header Fields Too Large",
+                            f"the request line and headers are larger than {self._max_header_bytes} bytes",
+                        )
+                    return
             super().data_received(data)
-            # Counted before parsing; refused only when the headers still have not ended,
-            # so a first packet holding small headers and a large body is fine.
-            if (
-                self._awaiting_headers
-                and self._header_bytes > self._max_header_bytes
-                and not self.transport.is_closing()
-            ):
-                _answer_and_close(
-                    self.transport,
-                    b"431 Request Header Fields Too Large",
-                    f"the request line and headers are larger than {self._max_header_bytes} bytes",
-                )
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
@@ -97,6 +100,7 @@ if HttpToolsProtocol is not None:
         def on_headers_complete(self) -> None:
             self._awaiting_headers = False
             self._header_bytes = 0
+            self._header_tail = b""
             self._disarm_header_timer()
             super().on_headers_complete()
 

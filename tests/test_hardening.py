@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import socket
@@ -143,6 +144,26 @@ def test_headers_over_the_limit_are_refused(bounded_server: Served) -> None:
         status, sent = _send_until_answered(sock, head, b"a" * 4096, 16 * 1024 * 1024)
     assert status == 431
     assert sent < 1024 * 1024
+
+
+@pytest.mark.parametrize("size", [20_000, 120_000])
+def test_headers_over_the_limit_in_one_read_are_refused(bounded_server: Served, size: int) -> None:
+    request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * size + b"\r\n\r\n"
+    with _connect(bounded_server) as sock:
+        sock.sendall(request)
+        assert _status_of(sock) == 431
+
+
+def test_headers_under_the_limit_with_a_body_in_the_same_read_are_answered(bounded_server: Served) -> None:
+    tasks = [{"key": f"B-{n}", "title": "t" * 150} for n in range(150)]
+    body = json.dumps(tasks).encode()  # over 16 KiB, under the 64 KiB body limit
+    request = (
+        b"POST /projects/alpha/tasks/bulk HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    with _connect(bounded_server) as sock:
+        sock.sendall(request)
+        assert _status_of(sock) == 201
 
 
 def test_headers_that_never_end_time_out(bounded_server: Served) -> None:
