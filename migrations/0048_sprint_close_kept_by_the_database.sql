@@ -203,7 +203,7 @@ BEGIN
         RAISE EXCEPTION '% on % refused: the figures of a closed sprint are stored by its close and are final',
                         TG_OP, TG_TABLE_NAME
             USING ERRCODE = 'integrity_constraint_violation',
-                  CONSTRAINT = 'chk_' || TG_TABLE_NAME || '_stored_by_close', TABLE = TG_TABLE_NAME,
+                  CONSTRAINT = 'chk_sprint_frozen_stored_by_close', TABLE = TG_TABLE_NAME,
                   HINT = 'close the sprint (sprint_close): it stores them';
     END IF;
     RETURN NULL;

@@ -88,6 +88,11 @@ CONSTRAINT_ERRORS: dict[str, tuple[type[ApiError], str | None, str]] = {
     ),
     "chk_sprint_frozen_tasks_append_only": (Conflict, None, "the figures of a closed sprint are final"),
     "chk_sprint_frozen_days_append_only": (Conflict, None, "the burndown of a closed sprint is final"),
+    "chk_sprint_frozen_stored_by_close": (
+        Conflict,
+        None,
+        "a closed sprint's figures are stored by its close",
+    ),
     "chk_sprint_frozen_tasks_sprint_closed": (Conflict, None, "only a closed sprint's figures are stored"),
     "chk_sprints_timezone_known": (
         Unprocessable,

@@ -8,6 +8,12 @@ CREATE FUNCTION public.api_cursor(VARIADIC parts text[]) RETURNS text
                            E'+/\n', '-_'), '=')
 $$;
 
+CREATE FUNCTION public.api_page(items json, next text) RETURNS json
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT row_to_json(d) FROM (SELECT items AS "items", next AS "next") d
+$$;
+
 CREATE TABLE public.team_capacities (
     id bigint NOT NULL,
     sprint_id bigint NOT NULL,
@@ -22,14 +28,14 @@ CREATE TABLE public.team_capacities (
 CREATE FUNCTION public.capacity_json(c public.team_capacities) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', c.id,
-        'sprint_id', c.sprint_id,
-        'user_id', c.user_id,
-        'capacity_points', c.capacity_points,
-        'allocated_points', c.allocated_points,
-        'created_at', c.created_at,
-        'updated_at', c.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT c.id AS "id",
+               c.sprint_id AS "sprint_id",
+               c.user_id AS "user_id",
+               c.capacity_points AS "capacity_points",
+               c.allocated_points AS "allocated_points",
+               c.created_at AS "created_at",
+               c.updated_at AS "updated_at") d
 $$;
 
 CREATE TABLE public.epics (
@@ -147,10 +153,10 @@ $$;
 CREATE FUNCTION public.progress_json(counted bigint, completed bigint) RETURNS json
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT json_build_object(
-        'tasks', counted,
-        'completed', completed,
-        'percent', round(100.0 * completed / nullif(counted, 0), 2))
+    SELECT row_to_json(d) FROM (
+        SELECT counted AS "tasks",
+               completed AS "completed",
+               round(100.0 * completed / nullif(counted, 0), 2) AS "percent") d
 $$;
 
 CREATE TABLE public.projects (
@@ -175,17 +181,17 @@ CREATE TABLE public.projects (
 CREATE FUNCTION public.project_json(p public.projects) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'key', p.key,
-        'name', p.name,
-        'description', p.description,
-        'is_active', p.is_active,
-        'metadata', p.metadata,
-        'default_lease_seconds', p.default_lease_seconds,
-        'max_lease_seconds', p.max_lease_seconds,
-        'max_attempts', p.max_attempts,
-        'created_at', p.created_at,
-        'updated_at', p.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT p.key AS "key",
+               p.name AS "name",
+               p.description AS "description",
+               p.is_active AS "is_active",
+               p.metadata AS "metadata",
+               p.default_lease_seconds AS "default_lease_seconds",
+               p.max_lease_seconds AS "max_lease_seconds",
+               p.max_attempts AS "max_attempts",
+               p.created_at AS "created_at",
+               p.updated_at AS "updated_at") d
 $$;
 
 CREATE FUNCTION public.project_sprint_metrics_require_active_association() RETURNS trigger
@@ -225,17 +231,17 @@ CREATE TABLE public.reports (
 CREATE FUNCTION public.report_json(r public.reports, project_key text) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', r.id,
-        'report_type', r.report_type,
-        'title', r.title,
-        'sprint_id', r.sprint_id,
-        'project', project_key,
-        'created_by', r.created_by,
-        'parameters', r.parameters,
-        'content', r.content,
-        'created_at', r.created_at,
-        'updated_at', r.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT r.id AS "id",
+               r.report_type AS "report_type",
+               r.title AS "title",
+               r.sprint_id AS "sprint_id",
+               project_key AS "project",
+               r.created_by AS "created_by",
+               r.parameters AS "parameters",
+               r.content AS "content",
+               r.created_at AS "created_at",
+               r.updated_at AS "updated_at") d
 $$;
 
 CREATE FUNCTION public.require_known_timezone() RETURNS trigger
@@ -291,19 +297,19 @@ CREATE TABLE public.sprint_analyses (
 CREATE FUNCTION public.sprint_analysis_json(a public.sprint_analyses, project_key text) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', a.id,
-        'sprint_id', a.sprint_id,
-        'project', project_key,
-        'analysis_type', a.analysis_type,
-        'total_story_points', a.total_story_points,
-        'completed_story_points', a.completed_story_points,
-        'total_issues', a.total_issues,
-        'completed_issues', a.completed_issues,
-        'discipline_breakdown', a.discipline_breakdown,
-        'issue_details', a.issue_details,
-        'created_at', a.created_at,
-        'updated_at', a.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT a.id AS "id",
+               a.sprint_id AS "sprint_id",
+               project_key AS "project",
+               a.analysis_type AS "analysis_type",
+               a.total_story_points AS "total_story_points",
+               a.completed_story_points AS "completed_story_points",
+               a.total_issues AS "total_issues",
+               a.completed_issues AS "completed_issues",
+               a.discipline_breakdown AS "discipline_breakdown",
+               a.issue_details AS "issue_details",
+               a.created_at AS "created_at",
+               a.updated_at AS "updated_at") d
 $$;
 
 CREATE TABLE public.sprint_frozen_tasks (
@@ -548,7 +554,7 @@ BEGIN
         RAISE EXCEPTION '% on % refused: the figures of a closed sprint are stored by its close and are final',
                         TG_OP, TG_TABLE_NAME
             USING ERRCODE = 'integrity_constraint_violation',
-                  CONSTRAINT = 'chk_' || TG_TABLE_NAME || '_stored_by_close', TABLE = TG_TABLE_NAME,
+                  CONSTRAINT = 'chk_sprint_frozen_stored_by_close', TABLE = TG_TABLE_NAME,
                   HINT = 'close the sprint (sprint_close): it stores them';
     END IF;
     RETURN NULL;
@@ -558,21 +564,21 @@ $$;
 CREATE FUNCTION public.sprint_json(s public.sprints) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', s.id,
-        'jira_sprint_id', s.jira_sprint_id,
-        'name', s.name,
-        'state', s.state,
-        'start_date', s.start_date,
-        'end_date', s.end_date,
-        'goal', s.goal,
-        'jira_board_id', s.jira_board_id,
-        'jira_project_key', s.jira_project_key,
-        'timezone', s.timezone,
-        'activated_at', s.activated_at,
-        'completed_at', s.completed_at,
-        'created_at', s.created_at,
-        'updated_at', s.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT s.id AS "id",
+               s.jira_sprint_id AS "jira_sprint_id",
+               s.name AS "name",
+               s.state AS "state",
+               s.start_date AS "start_date",
+               s.end_date AS "end_date",
+               s.goal AS "goal",
+               s.jira_board_id AS "jira_board_id",
+               s.jira_project_key AS "jira_project_key",
+               s.timezone AS "timezone",
+               s.activated_at AS "activated_at",
+               s.completed_at AS "completed_at",
+               s.created_at AS "created_at",
+               s.updated_at AS "updated_at") d
 $$;
 
 CREATE FUNCTION public.sprint_membership_events_refuse_change() RETURNS trigger
@@ -624,28 +630,28 @@ CREATE TABLE public.project_sprint_metrics (
 CREATE FUNCTION public.sprint_metric_json(m public.project_sprint_metrics) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', m.id,
-        'sprint_id', m.sprint_id,
-        'workstream_id', m.workstream_id,
-        'snapshot_at', m.snapshot_at,
-        'issues_total', m.issues_total,
-        'issues_completed', m.issues_completed,
-        'issues_blocked', m.issues_blocked,
-        'bugs', m.bugs,
-        'story_points_total', m.story_points_total,
-        'story_points_completed', m.story_points_completed,
-        'completion_percent', m.completion_percent,
-        'velocity', m.velocity,
-        'burndown_rate', m.burndown_rate,
-        'scope_added_points', m.scope_added_points,
-        'scope_removed_points', m.scope_removed_points,
-        'team_size', m.team_size,
-        'capacity_utilization', m.capacity_utilization,
-        'discipline_breakdown', m.discipline_breakdown,
-        'status_breakdown', m.status_breakdown,
-        'metadata', m.metadata,
-        'created_at', m.created_at)
+    SELECT row_to_json(d) FROM (
+        SELECT m.id AS "id",
+               m.sprint_id AS "sprint_id",
+               m.workstream_id AS "workstream_id",
+               m.snapshot_at AS "snapshot_at",
+               m.issues_total AS "issues_total",
+               m.issues_completed AS "issues_completed",
+               m.issues_blocked AS "issues_blocked",
+               m.bugs AS "bugs",
+               m.story_points_total AS "story_points_total",
+               m.story_points_completed AS "story_points_completed",
+               m.completion_percent AS "completion_percent",
+               m.velocity AS "velocity",
+               m.burndown_rate AS "burndown_rate",
+               m.scope_added_points AS "scope_added_points",
+               m.scope_removed_points AS "scope_removed_points",
+               m.team_size AS "team_size",
+               m.capacity_utilization AS "capacity_utilization",
+               m.discipline_breakdown AS "discipline_breakdown",
+               m.status_breakdown AS "status_breakdown",
+               m.metadata AS "metadata",
+               m.created_at AS "created_at") d
 $$;
 
 CREATE TABLE public.sprint_queue_items (
@@ -665,16 +671,16 @@ CREATE TABLE public.sprint_queue_items (
 CREATE FUNCTION public.sprint_queue_item_json(q public.sprint_queue_items, project_key text, task_key text) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', q.id,
-        'sprint_id', q.sprint_id,
-        'user_id', q.user_id,
-        'position', q.position,
-        'project', project_key,
-        'task', task_key,
-        'notes', q.notes,
-        'created_at', q.created_at,
-        'updated_at', q.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT q.id AS "id",
+               q.sprint_id AS "sprint_id",
+               q.user_id AS "user_id",
+               q.position AS "position",
+               project_key AS "project",
+               task_key AS "task",
+               q.notes AS "notes",
+               q.created_at AS "created_at",
+               q.updated_at AS "updated_at") d
 $$;
 
 CREATE FUNCTION public.sprint_report_tasks(sprint_id bigint, starts timestamp with time zone, closes timestamp with time zone) RETURNS SETOF public.sprint_frozen_tasks
@@ -867,19 +873,19 @@ CREATE TABLE public.project_sprint_associations (
 CREATE FUNCTION public.sprint_workstream_json(a public.project_sprint_associations, project_key text, workstream_name text) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', a.id,
-        'sprint_id', a.sprint_id,
-        'workstream_id', a.workstream_id,
-        'workstream', workstream_name,
-        'project', project_key,
-        'association_type', a.association_type,
-        'expected_story_points', a.expected_story_points,
-        'actual_story_points', a.actual_story_points,
-        'priority', a.priority,
-        'is_active', a.is_active,
-        'created_at', a.created_at,
-        'updated_at', a.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT a.id AS "id",
+               a.sprint_id AS "sprint_id",
+               a.workstream_id AS "workstream_id",
+               workstream_name AS "workstream",
+               project_key AS "project",
+               a.association_type AS "association_type",
+               a.expected_story_points AS "expected_story_points",
+               a.actual_story_points AS "actual_story_points",
+               a.priority AS "priority",
+               a.is_active AS "is_active",
+               a.created_at AS "created_at",
+               a.updated_at AS "updated_at") d
 $$;
 
 CREATE FUNCTION public.sprints_apply_state_change() RETURNS trigger
@@ -1076,15 +1082,15 @@ WITH (autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_fac
 CREATE FUNCTION public.task_history_json(h public.task_history, task_key text) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'task', task_key,
-        'from_status', h.from_status,
-        'to_status', h.to_status,
-        'actor', h.actor,
-        'token', h.token,
-        'note', h.note,
-        'evidence', h.evidence,
-        'changed_at', h.changed_at)
+    SELECT row_to_json(d) FROM (
+        SELECT task_key AS "task",
+               h.from_status AS "from_status",
+               h.to_status AS "to_status",
+               h.actor AS "actor",
+               h.token AS "token",
+               h.note AS "note",
+               h.evidence AS "evidence",
+               h.changed_at AS "changed_at") d
 $$;
 
 CREATE FUNCTION public.task_history_refuse_change() RETURNS trigger
@@ -1478,17 +1484,17 @@ CREATE TABLE public.users (
 CREATE FUNCTION public.user_json(u public.users) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', u.id,
-        'email', u.email,
-        'username', u.username,
-        'full_name', u.full_name,
-        'jira_account_id', u.jira_account_id,
-        'is_active', u.is_active,
-        'is_superuser', u.is_superuser,
-        'settings', u.settings,
-        'created_at', u.created_at,
-        'updated_at', u.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT u.id AS "id",
+               u.email AS "email",
+               u.username AS "username",
+               u.full_name AS "full_name",
+               u.jira_account_id AS "jira_account_id",
+               u.is_active AS "is_active",
+               u.is_superuser AS "is_superuser",
+               u.settings AS "settings",
+               u.created_at AS "created_at",
+               u.updated_at AS "updated_at") d
 $$;
 
 CREATE TABLE public.project_workstreams (
@@ -1512,19 +1518,19 @@ CREATE TABLE public.project_workstreams (
 CREATE FUNCTION public.workstream_json(w public.project_workstreams, project_key text) RETURNS json
     LANGUAGE sql STABLE
     AS $$
-    SELECT json_build_object(
-        'id', w.id,
-        'project', project_key,
-        'name', w.name,
-        'jira_board_id', w.jira_board_id,
-        'jira_board_name', w.jira_board_name,
-        'workstream_type', w.workstream_type,
-        'category', w.category,
-        'is_active', w.is_active,
-        'metadata', w.metadata,
-        'timezone', w.timezone,
-        'created_at', w.created_at,
-        'updated_at', w.updated_at)
+    SELECT row_to_json(d) FROM (
+        SELECT w.id AS "id",
+               project_key AS "project",
+               w.name AS "name",
+               w.jira_board_id AS "jira_board_id",
+               w.jira_board_name AS "jira_board_name",
+               w.workstream_type AS "workstream_type",
+               w.category AS "category",
+               w.is_active AS "is_active",
+               w.metadata AS "metadata",
+               w.timezone AS "timezone",
+               w.created_at AS "created_at",
+               w.updated_at AS "updated_at") d
 $$;
 
 CREATE FUNCTION public.worktrack_token_projects() RETURNS bigint[]

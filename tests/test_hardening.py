@@ -581,7 +581,7 @@ def test_integral_numbers_are_stored_as_integers(client: TestClient) -> None:
     response = client.post("/projects", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 201
     assert response.json()["max_lease_seconds"] == 437 and response.json()["default_lease_seconds"] == 60
-    assert '"max_lease_seconds" : 437,' in client.get("/projects/p2").text
+    assert '"max_lease_seconds":437,' in client.get("/projects/p2").text
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ RETURNING capacity_json(c)::text, (xmax = 0) AS created;
 
 -- name: capacity_list :one
 -- A sprint's capacities, person by person; no row when the sprint does not exist.
-SELECT json_build_object(
-    'items', coalesce((SELECT json_agg(capacity_json(c) ORDER BY c.user_id)
+SELECT api_page(
+    coalesce((SELECT array_to_json(array_agg(capacity_json(c) ORDER BY c.user_id))
                          FROM team_capacities c WHERE c.sprint_id = s.id), '[]'::json),
-    'next', NULL)::text
+    NULL)::text
   FROM sprints s
  WHERE s.id = %(sprint_id)s;
 

@@ -11,10 +11,10 @@ WITH project AS (
      WHERE t.project_id = %(project_id)s AND t.key = %(key)s
 )
 SELECT (SELECT key FROM project),
-       (SELECT json_build_object(
-                   'items', coalesce(json_agg(task_history_json(h, task.key) ORDER BY h.id)
-                                         FILTER (WHERE h.id IS NOT NULL), '[]'::json),
-                   'next', NULL)::text
+       (SELECT api_page(
+                   coalesce(array_to_json(array_agg(task_history_json(h, task.key) ORDER BY h.id)
+                                         FILTER (WHERE h.id IS NOT NULL)), '[]'::json),
+                   NULL)::text
           FROM task
           LEFT JOIN task_history h ON h.project_id = %(project_id)s AND h.task_id = task.id
          GROUP BY task.id);
@@ -39,14 +39,16 @@ WITH project AS (
 ), numbered AS (
     SELECT id, changed_at, doc, row_number() OVER (ORDER BY changed_at DESC, id DESC) AS n FROM page
 )
-SELECT (SELECT key FROM project), json_build_object(
-    'items', coalesce(json_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
-    'next', max(api_cursor(to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                           id::text))
-            FILTER (WHERE n = %(limit)s AND EXISTS (SELECT 1 FROM numbered later WHERE later.n > %(limit)s)),
-    -- Polling from here returns what this answer's snapshot did not see.
-    'poll', api_cursor(pg_current_snapshot()::text, '-', '0', '0'))::text
-  FROM numbered;
+SELECT (SELECT key FROM project), row_to_json(d)::text
+  FROM (SELECT coalesce(array_to_json(array_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s)), '[]'::json)
+                   AS items,
+               max(api_cursor(to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                              id::text))
+                   FILTER (WHERE n = %(limit)s AND EXISTS (SELECT 1 FROM numbered later WHERE later.n > %(limit)s))
+                   AS next,
+               -- Polling from here returns what this answer's snapshot did not see.
+               api_cursor(pg_current_snapshot()::text, '-', '0', '0') AS poll
+          FROM numbered) d;
 
 -- name: project_history_poll :one
 -- The changes committed since the answer that gave the poll token, oldest
@@ -77,14 +79,16 @@ WITH project AS (
 ), numbered AS (
     SELECT id, transaction_id, doc, row_number() OVER (ORDER BY transaction_id, id) AS n FROM page
 )
-SELECT (SELECT key FROM project), json_build_object(
-    'items', coalesce(json_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
-    'next', NULL,
-    'poll', coalesce(
-        -- A full page: the same window, after its last row.
-        max(api_cursor((SELECT lower::text FROM window_), (SELECT upper::text FROM window_),
-                       transaction_id::text, id::text))
-            FILTER (WHERE n = %(limit)s AND EXISTS (SELECT 1 FROM numbered later WHERE later.n > %(limit)s)),
-        -- Otherwise the window is done: the next one starts at its upper end.
-        (SELECT api_cursor(upper::text, '-', '0', '0') FROM window_)))::text
-  FROM numbered;
+SELECT (SELECT key FROM project), row_to_json(d)::text
+  FROM (SELECT coalesce(array_to_json(array_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s)), '[]'::json)
+                   AS items,
+               NULL AS next,
+               coalesce(
+                   -- A full page: the same window, after its last row.
+                   max(api_cursor((SELECT lower::text FROM window_), (SELECT upper::text FROM window_),
+                                  transaction_id::text, id::text))
+                       FILTER (WHERE n = %(limit)s AND EXISTS (SELECT 1 FROM numbered later
+                                                                WHERE later.n > %(limit)s)),
+                   -- Otherwise the window is done: the next one starts at its upper end.
+                   (SELECT api_cursor(upper::text, '-', '0', '0') FROM window_)) AS poll
+          FROM numbered) d;

@@ -29,9 +29,9 @@ WITH page AS (
 ), numbered AS (
     SELECT id, doc, row_number() OVER (ORDER BY id) AS n FROM page
 )
-SELECT json_build_object(
-    'items', coalesce(json_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
-    'next', max(api_cursor(id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
+SELECT api_page(
+    coalesce(array_to_json(array_agg(doc ORDER BY n) FILTER (WHERE n <= %(limit)s)), '[]'::json),
+    max(api_cursor(id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
                 SELECT 1 FROM numbered later WHERE later.n > %(limit)s)))::text
   FROM numbered;
 
@@ -86,10 +86,11 @@ WITH task_rows AS (
 SELECT doc FROM documents ORDER BY id;
 
 -- name: project_export_dependencies :many
-SELECT json_build_object('task', t.key, 'depends_on', o.key)::text
+SELECT row_to_json(edge)::text
   FROM task_dependencies d
   JOIN tasks t ON t.project_id = %(project_id)s AND t.id = d.task_id
   JOIN tasks o ON o.project_id = %(project_id)s AND o.id = d.depends_on_id
+ CROSS JOIN LATERAL (SELECT t.key AS task, o.key AS depends_on) edge
  WHERE d.project_id = %(project_id)s
  ORDER BY t.key, o.key;
 

@@ -36,9 +36,9 @@ WITH page AS (
 ), numbered AS (
     SELECT id, row_number() OVER (ORDER BY id) AS n FROM page
 )
-SELECT json_build_object(
-    'items', coalesce(json_agg(report_json(r, p.key) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
-    'next', max(api_cursor(r.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
+SELECT api_page(
+    coalesce(array_to_json(array_agg(report_json(r, p.key) ORDER BY n) FILTER (WHERE n <= %(limit)s)), '[]'::json),
+    max(api_cursor(r.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
                 SELECT 1 FROM numbered later WHERE later.n > %(limit)s)))::text
   FROM numbered
   JOIN reports r ON r.id = numbered.id

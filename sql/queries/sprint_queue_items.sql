@@ -29,14 +29,14 @@ SELECT (SELECT sprint_queue_item_json(added.item, f.project_key, f.task_key)::te
 -- name: sprint_queue_item_list :one
 -- A sprint's queues, person by person in position order; no row when the sprint
 -- does not exist.
-SELECT json_build_object(
-    'items', coalesce((SELECT json_agg(sprint_queue_item_json(q, p.key, t.key) ORDER BY q.user_id, q.position)
+SELECT api_page(
+    coalesce((SELECT array_to_json(array_agg(sprint_queue_item_json(q, p.key, t.key) ORDER BY q.user_id, q.position))
                          FROM sprint_queue_items q
                          LEFT JOIN tasks t ON t.project_id = q.task_project_id AND t.id = q.task_id
                          LEFT JOIN projects p ON p.id = q.task_project_id
                         WHERE q.sprint_id = s.id
                           AND (%(user_id)s::bigint IS NULL OR q.user_id = %(user_id)s)), '[]'::json),
-    'next', NULL)::text
+    NULL)::text
   FROM sprints s
  WHERE s.id = %(sprint_id)s;
 

@@ -29,9 +29,9 @@ WITH page AS (
 ), numbered AS (
     SELECT id, row_number() OVER (ORDER BY id) AS n FROM page
 )
-SELECT json_build_object(
-    'items', coalesce(json_agg(sprint_json(s) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
-    'next', max(api_cursor(s.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
+SELECT api_page(
+    coalesce(array_to_json(array_agg(sprint_json(s) ORDER BY n) FILTER (WHERE n <= %(limit)s)), '[]'::json),
+    max(api_cursor(s.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
                 SELECT 1 FROM numbered later WHERE later.n > %(limit)s)))::text
   FROM numbered JOIN sprints s ON s.id = numbered.id;
 
@@ -89,13 +89,13 @@ SELECT (SELECT sprint_analysis_json(added.analysis, f.project_key)::text FROM ad
 -- name: analysis_list :one
 -- A sprint's analyses (idx_sprint_analyses_sprint), optionally of one type; no
 -- row at all when the sprint does not exist.
-SELECT json_build_object(
-    'items', coalesce((SELECT json_agg(sprint_analysis_json(a, p.key) ORDER BY a.id)
+SELECT api_page(
+    coalesce((SELECT array_to_json(array_agg(sprint_analysis_json(a, p.key) ORDER BY a.id))
                          FROM sprint_analyses a
                          LEFT JOIN projects p ON p.id = a.project_id
                         WHERE a.sprint_id = s.id
                           AND (%(analysis_type)s::text IS NULL OR a.analysis_type = %(analysis_type)s)),
                       '[]'::json),
-    'next', NULL)::text
+    NULL)::text
   FROM sprints s
  WHERE s.id = %(sprint_id)s;

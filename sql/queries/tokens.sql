@@ -33,13 +33,13 @@ SELECT %(token_id)s, p.id FROM projects p WHERE lower(p.key) = lower(%(project)s
 RETURNING project_id;
 
 -- name: token_list :many
-SELECT coalesce(json_agg(json_build_object(
-           'name', t.name, 'role', t.role,
-           'projects', ARRAY(SELECT p.key FROM api_token_projects tp JOIN projects p ON p.id = tp.project_id
-                              WHERE tp.token_id = t.id ORDER BY p.key),
-           'created_at', t.created_at, 'expires_at', t.expires_at,
-           'last_used_at', t.last_used_at, 'revoked_at', t.revoked_at) ORDER BY t.id), '[]'::json)
-  FROM api_tokens t;
+SELECT coalesce(array_to_json(array_agg(row_to_json(d) ORDER BY t.id)), '[]'::json)
+  FROM api_tokens t
+ CROSS JOIN LATERAL (
+        SELECT t.name, t.role,
+               ARRAY(SELECT p.key FROM api_token_projects tp JOIN projects p ON p.id = tp.project_id
+                      WHERE tp.token_id = t.id ORDER BY p.key) AS projects,
+               t.created_at, t.expires_at, t.last_used_at, t.revoked_at) d;
 
 -- name: token_revoke :one
 UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())

@@ -20,9 +20,9 @@ WITH page AS (
 ), numbered AS (
     SELECT id, row_number() OVER (ORDER BY id) AS n FROM page
 )
-SELECT json_build_object(
-    'items', coalesce(json_agg(user_json(u) ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]'::json),
-    'next', max(api_cursor(u.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
+SELECT api_page(
+    coalesce(array_to_json(array_agg(user_json(u) ORDER BY n) FILTER (WHERE n <= %(limit)s)), '[]'::json),
+    max(api_cursor(u.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
                 SELECT 1 FROM numbered later WHERE later.n > %(limit)s)))::text
   FROM numbered JOIN users u ON u.id = numbered.id;
 

@@ -32,10 +32,10 @@ WITH page AS (
 ), numbered AS (
     SELECT id, row_number() OVER (ORDER BY id) AS n FROM page
 )
-SELECT json_build_object(
-    'items', coalesce(json_agg(workstream_json(w, p.key) ORDER BY n) FILTER (WHERE n <= %(limit)s),
+SELECT api_page(
+    coalesce(array_to_json(array_agg(workstream_json(w, p.key) ORDER BY n) FILTER (WHERE n <= %(limit)s)),
                       '[]'::json),
-    'next', max(api_cursor(w.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
+    max(api_cursor(w.id::text)) FILTER (WHERE n = %(limit)s AND EXISTS (
                 SELECT 1 FROM numbered later WHERE later.n > %(limit)s)))::text
   FROM numbered
   JOIN project_workstreams w ON w.id = numbered.id
@@ -83,14 +83,14 @@ SELECT sprint_workstream_json(put.association, p.key, w.name)::text, put.created
 
 -- name: association_list :one
 -- A sprint's workstreams with their project; no row when the sprint does not exist.
-SELECT json_build_object(
-    'items', coalesce((SELECT json_agg(sprint_workstream_json(a, p.key, w.name)
-                                       ORDER BY a.priority NULLS LAST, a.id)
+SELECT api_page(
+    coalesce((SELECT array_to_json(array_agg(sprint_workstream_json(a, p.key, w.name)
+                                       ORDER BY a.priority NULLS LAST, a.id))
                          FROM project_sprint_associations a
                          JOIN project_workstreams w ON w.id = a.workstream_id
                          JOIN projects p ON p.id = w.project_id
                         WHERE a.sprint_id = s.id), '[]'::json),
-    'next', NULL)::text
+    NULL)::text
   FROM sprints s
  WHERE s.id = %(sprint_id)s;
 
@@ -131,12 +131,12 @@ SELECT (SELECT sprint_metric_json(added.metric)::text FROM added),
 -- name: metric_list :one
 -- A sprint's snapshots in time order, optionally of one workstream; no row when
 -- the sprint does not exist.
-SELECT json_build_object(
-    'items', coalesce((SELECT json_agg(sprint_metric_json(m) ORDER BY m.snapshot_at, m.id)
+SELECT api_page(
+    coalesce((SELECT array_to_json(array_agg(sprint_metric_json(m) ORDER BY m.snapshot_at, m.id))
                          FROM project_sprint_metrics m
                         WHERE m.sprint_id = s.id
                           AND (%(workstream_id)s::bigint IS NULL OR m.workstream_id = %(workstream_id)s)),
                       '[]'::json),
-    'next', NULL)::text
+    NULL)::text
   FROM sprints s
  WHERE s.id = %(sprint_id)s;
