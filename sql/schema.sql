@@ -724,7 +724,7 @@ WITH in_view AS (
     SELECT m.*, t.key, t.created_at,
            coalesce(h.status_at_start, h.status_before_start) AS status_at_start,
            coalesce(h.status_at_close, h.status_before_close) AS status_at_close,
-           h.completed_at, h.cancelled_at, h.started_at
+           h.completed_at, h.cancelled_at, h.started_at, h.reopened_at
       FROM members m
      CROSS JOIN LATERAL (  -- one probe of tasks_pkey per member (LIMIT keeps it a probe)
             SELECT t.key, t.created_at FROM tasks t
@@ -748,7 +748,11 @@ WITH in_view AS (
                    max(h.changed_at) FILTER (WHERE h.to_status = 'cancelled' AND h.changed_at <= m.closes)
                        AS cancelled_at,
                    min(h.changed_at) FILTER (WHERE h.to_status = 'in_progress' AND h.changed_at <= m.closes)
-                       AS started_at
+                       AS started_at,
+                   min(h.changed_at) FILTER (WHERE h.from_status IN ('completed', 'cancelled')
+                                               AND h.to_status NOT IN ('completed', 'cancelled')
+                                               AND h.changed_at > m.starts AND h.changed_at <= m.closes)
+                       AS reopened_at
               FROM task_history h
              WHERE h.project_id = m.project_id AND h.task_id = m.task_id) h
 ), classified AS (
@@ -765,6 +769,22 @@ WITH in_view AS (
                                 AND e.sprint_id = a.sprint_id AND e.happened_at <= a.completed_at
                               ORDER BY e.happened_at DESC, e.id DESC LIMIT 1)), false) AS completed_in
       FROM as_of a
+), entering AS (  -- when a task not committed came into the scope after the start, with its points then:
+                  -- its last joining, or its reopening if it was in the sprint at the start but
+                  -- completed or cancelled then (and has not left and joined again since)
+    SELECT c.*,
+           CASE WHEN r.reopened_in THEN c.reopened_at ELSE c.joined_at END AS entered_at,
+           CASE WHEN r.reopened_in
+                THEN (SELECT e.points_after FROM sprint_membership_events e
+                       WHERE e.project_id = c.project_id AND e.task_id = c.task_id
+                         AND e.sprint_id = c.sprint_id AND e.happened_at <= c.reopened_at
+                       ORDER BY e.happened_at DESC, e.id DESC LIMIT 1)
+                ELSE c.points_when_joined END AS points_when_entered
+      FROM classified c
+     CROSS JOIN LATERAL (
+            SELECT coalesce(NOT c.committed AND c.joined_at IS NULL AND c.change_at_start <> 'left'
+                            AND c.status_at_start IN ('completed', 'cancelled') AND c.reopened_at IS NOT NULL,
+                            false) AS reopened_in) r
 ), figures AS (
     SELECT c.*,
            c.in_at_close AND c.status_at_close = 'completed' AND NOT c.completed_in AS completed_outside,
@@ -772,16 +792,16 @@ WITH in_view AS (
            (c.committed OR added.is_added)
                AND (NOT c.in_at_close OR c.status_at_close IS NOT DISTINCT FROM 'cancelled') AS removed,
            c.in_at_close AND c.status_at_close NOT IN ('completed', 'cancelled') AS carried_over
-      FROM classified c
+      FROM entering c
      CROSS JOIN LATERAL (
-            SELECT NOT c.committed AND c.joined_at IS NOT NULL AND c.in_at_close
+            SELECT NOT c.committed AND c.entered_at IS NOT NULL AND c.in_at_close
                    AND NOT (c.status_at_close = 'completed' AND NOT c.completed_in)
-                   AND NOT coalesce(c.status_at_close = 'cancelled' AND c.cancelled_at <= c.joined_at, false)
+                   AND NOT coalesce(c.status_at_close = 'cancelled' AND c.cancelled_at <= c.entered_at, false)
                    AS is_added) added
 )
     -- points a task brought into scope, took out of it, and its net re-estimate
 SELECT f.sprint_id, f.project_id, f.task_id, f.key, f.created_at, f.started_at, f.completed_at,
-       f.status_at_close, f.points_at_start, f.points_at_close, f.points_when_joined, f.joined_at,
+       f.status_at_close, f.points_at_start, f.points_at_close, f.points_when_entered, f.entered_at,
        CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
             WHEN f.removed THEN f.points_at_close END::numeric AS removed_points,
        CASE WHEN f.removed AND NOT f.in_at_close THEN f.left_at WHEN f.removed THEN f.cancelled_at END
@@ -789,7 +809,7 @@ SELECT f.sprint_id, f.project_id, f.task_id, f.key, f.created_at, f.started_at, 
        CASE WHEN f.committed OR f.is_added
             THEN coalesce(CASE WHEN f.removed AND NOT f.in_at_close THEN f.points_when_left
                                ELSE f.points_at_close END, 0)
-                 - coalesce(CASE WHEN f.committed THEN f.points_at_start ELSE f.points_when_joined END, 0)
+                 - coalesce(CASE WHEN f.committed THEN f.points_at_start ELSE f.points_when_entered END, 0)
             ELSE 0 END::numeric AS reestimated_points,
        f.committed, coalesce(f.is_added, false), coalesce(f.removed, false), f.in_at_close, f.completed_in,
        coalesce(f.completed_outside, false), coalesce(f.carried_over, false),

@@ -600,3 +600,40 @@ def test_a_task_completed_in_the_sprint_that_left_and_came_back_counts_as_comple
     assert (report["completed_outside"]["issues"], report["completed_outside"]["tasks"]) == (0, [])
     assert [t["key"] for t in report["carry_over"]["tasks"]] == ["E-2"]
     assert report["completion"]["of_commitment_percent"] == 71.43
+
+
+def test_a_task_finished_at_the_start_and_reopened_in_the_sprint_is_added(client: TestClient) -> None:
+    _post(client, "/projects", {"key": "alpha", "name": "Alpha"})
+    sprint = _post(client, "/sprints", {"jira_sprint_id": 1, "name": "Reopened"})["id"]
+    for key, points in (("R-1", 3), ("R-2", 2), ("R-3", 1)):
+        _post(
+            client,
+            "/projects/alpha/tasks",
+            {"key": key, "title": key, "sprint": sprint, "story_points": points},
+        )
+    for status in ("in_progress", "completed"):  # R-1 done before the start
+        _post(client, "/projects/alpha/tasks/R-1/status", {"status": status}, status=200)
+    _post(client, "/projects/alpha/tasks/R-3/status", {"status": "cancelled"}, status=200)
+    _post(client, f"/sprints/{sprint}/start", status=200)
+    # in the sprint: R-1 reopened, re-estimated and completed again; R-3 reopened
+    _post(client, "/projects/alpha/tasks/R-1/status", {"status": "in_progress"}, status=200)
+    assert client.patch("/projects/alpha/tasks/R-1", json={"story_points": 5}).status_code == 200
+    _post(client, "/projects/alpha/tasks/R-1/status", {"status": "completed"}, status=200)
+    _post(client, "/projects/alpha/tasks/R-3/status", {"status": "pending"}, status=200)
+    _post(client, f"/sprints/{sprint}/close", {"move_open_tasks_to": None}, status=200)
+
+    report = client.get(f"/sprints/{sprint}/report").json()
+    assert (report["commitment"]["points"], report["commitment"]["issues"]) == (2, 1)
+    change = report["scope_change"]
+    assert (change["added_points"], change["added_issues"], change["reestimated_points"]) == (4, 2, 2)
+    assert (change["removed_points"], change["removed_issues"]) == (0, 0)
+    assert (report["completed"]["points"], report["completed"]["issues"]) == (5, 1)
+    assert report["completed_outside"]["issues"] == 0
+    assert report["completion"]["final_scope_points"] == 8  # 2 committed + 4 added + 2 re-estimated
+    assert sorted(t["key"] for t in report["carry_over"]["tasks"]) == ["R-2", "R-3"]
+    assert report["carry_over"]["points"] == 3
+    last_day = report["burndown"][-1]
+    assert (last_day["scope_points"], last_day["completed_points"]) == (8, 5)
+    events = [event for day in report["burndown"] for event in day["events"]]
+    joined = [(event["key"], event["points"]) for event in events if event["change"] == "joined"]
+    assert sorted(joined) == [("R-1", 3), ("R-3", 1)]

@@ -226,8 +226,9 @@ SELECT json_build_object(
             round(100.0 * (f.added_points - f.removed_points + f.reestimated_points)
                   / nullif(f.committed_points, 0), 2),
         'source', f.source,
-        'definition', 'added: tasks that joined after the start and were still in (or completed in) the sprint at'
-                      ' its close, points when they joined; removed: tasks that left before the close other than'
+        'definition', 'added: tasks that joined after the start, or were in the sprint at the start completed'
+                      ' or cancelled and were reopened after it, and were still in (or completed in) the sprint at'
+                      ' its close, points when they joined or reopened; removed: tasks that left before the close other than'
                       ' by the close''s own move, or were cancelled after the start while in the sprint, points'
                       ' when they went; re-estimated: the net change of points of tasks in scope after the start'),
     'completion', json_build_object(
