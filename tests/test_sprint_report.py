@@ -222,6 +222,13 @@ def test_the_lifecycle_is_kept_by_the_database(client: TestClient, db_url: str) 
     bad_zone = client.post("/sprints", json={"jira_sprint_id": 3, "name": "S3", "timezone": "Mars/Olympus"})
     assert bad_zone.status_code == 422
     assert bad_zone.json()["errors"][0]["field"] == "body.timezone"
+    _post(client, "/workstreams", {"project": "alpha", "name": "W"})
+    for not_a_place in ("localtime", "posixrules", "Factory"):  # listed by pg_timezone_names all the same
+        refused = client.post("/sprints", json={"jira_sprint_id": 3, "name": "S3", "timezone": not_a_place})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "body.timezone"
+        with psycopg.connect(db_url) as conn, pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE project_workstreams SET timezone = %s", (not_a_place,))
     assert client.post(f"{path}/close", json={"move_open_tasks_to": None}).status_code == 409  # still future
     naive = client.post(f"{path}/start", json={"activated_at": "2026-11-02T09:00:00"})
     assert naive.status_code == 422  # an instant needs its offset
