@@ -644,3 +644,16 @@ def test_a_task_finished_at_the_start_and_reopened_in_the_sprint_is_added(client
     events = [event for day in report["burndown"] for event in day["events"]]
     joined = [(event["key"], event["points"]) for event in events if event["change"] == "joined"]
     assert sorted(joined) == [("R-1", 3), ("R-3", 1)]
+
+
+def test_the_report_of_a_sprint_not_started_names_no_source(client: TestClient) -> None:
+    _post(client, "/projects", {"key": "alpha", "name": "Alpha"})
+    sprint = _post(client, "/sprints", {"jira_sprint_id": 1, "name": "Planned", "start_date": "2026-12-07"})
+    _post(
+        client,
+        "/projects/alpha/tasks",
+        {"key": "P-1", "title": "planned", "sprint": sprint["id"], "story_points": 3},
+    )
+    report = client.get(f"/sprints/{sprint['id']}/report").json()
+    assert (report["commitment"]["points"], report["commitment"]["source"]) == (0, "none: not started")
+    assert (report["burndown"], report["burndown_source"]) == ([], "none: not started")

@@ -103,7 +103,12 @@ WITH workstreams AS (
      WHERE f.sprint_id = %(sprint_id)s
 ), report_figures AS (  -- the figures shown, from whichever source this sprint has
     SELECT tf.from_history,
-           CASE WHEN tf.from_history THEN 'membership history' ELSE 'metric snapshots' END AS source,
+           CASE WHEN tf.from_history THEN 'membership history'
+                -- a sprint not yet started has no figures of either kind (all are 0)
+                WHEN (SELECT state FROM sprint) = 'future'
+                     AND NOT EXISTS (SELECT 1 FROM final_snapshots WHERE sprint_id = %(sprint_id)s)
+                THEN 'none: not started'
+                ELSE 'metric snapshots' END AS source,
            CASE WHEN tf.from_history THEN tf.committed_points ELSE sf.committed_points END AS committed_points,
            CASE WHEN tf.from_history THEN tf.committed_issues ELSE sf.committed_issues END AS committed_issues,
            CASE WHEN tf.from_history THEN tf.completed_points ELSE sf.completed_points END AS completed_points,
