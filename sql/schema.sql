@@ -250,7 +250,7 @@ CREATE FUNCTION public.require_known_timezone() RETURNS trigger
 BEGIN
     IF NEW.timezone IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.timezone IS DISTINCT FROM OLD.timezone)
        AND (NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = NEW.timezone)
-            OR NEW.timezone IN ('localtime', 'posixrules', 'Factory')) THEN
+            OR regexp_replace(NEW.timezone, '^posix/', '') IN ('localtime', 'posixrules', 'Factory')) THEN
         -- Each rule named literally, so the name is found where it is raised.
         IF TG_TABLE_NAME = 'sprints' THEN
             RAISE EXCEPTION 'unknown time zone %', NEW.timezone
@@ -750,42 +750,44 @@ WITH in_view AS (
                        AS cancelled_at,
                    min(h.changed_at) FILTER (WHERE h.to_status = 'in_progress' AND h.changed_at <= m.closes)
                        AS started_at,
-                   min(h.changed_at) FILTER (WHERE h.from_status IN ('completed', 'cancelled')
-                                               AND h.to_status NOT IN ('completed', 'cancelled')
+                   -- the first change to an open status after the start (as every status
+                   -- figure, read from to_status: imported rows may have no from_status)
+                   min(h.changed_at) FILTER (WHERE h.to_status NOT IN ('completed', 'cancelled')
                                                AND h.changed_at > m.starts AND h.changed_at <= m.closes)
                        AS reopened_at
               FROM task_history h
              WHERE h.project_id = m.project_id AND h.task_id = m.task_id) h
 ), classified AS (
-    SELECT a.*,
-           coalesce(a.change_at_start <> 'left' AND a.status_at_start NOT IN ('completed', 'cancelled'), false)
-               AS committed,
-           coalesce(a.change_at_close <> 'left', false) AS in_at_close,
+    SELECT a.*, x.committed, x.in_at_close,
            -- completed inside the window while a member: after its last joining, or else
-           -- (it left and came back since) while the membership it then had lasted
+           -- (it left and came back since) while the membership it then had lasted; a task
+           -- finished at the start (in the sprint then, not joined since) only once reopened
            coalesce(a.change_at_close <> 'left' AND a.status_at_close = 'completed' AND a.completed_at >= a.starts
+                    AND NOT (x.finished_at_start AND a.reopened_at IS NULL)
                     AND (a.completed_at >= a.last_joined_at
                          OR (SELECT e.change <> 'left' FROM sprint_membership_events e
                               WHERE e.project_id = a.project_id AND e.task_id = a.task_id
                                 AND e.sprint_id = a.sprint_id AND e.happened_at <= a.completed_at
-                              ORDER BY e.happened_at DESC, e.id DESC LIMIT 1)), false) AS completed_in
+                              ORDER BY e.happened_at DESC, e.id DESC LIMIT 1)), false) AS completed_in,
+           x.finished_at_start AND a.reopened_at IS NOT NULL AS reopened_in
       FROM as_of a
+     CROSS JOIN LATERAL (
+            SELECT coalesce(a.change_at_start <> 'left' AND a.status_at_start NOT IN ('completed', 'cancelled'),
+                            false) AS committed,
+                   coalesce(a.change_at_close <> 'left', false) AS in_at_close,
+                   coalesce(a.change_at_start <> 'left' AND a.joined_at IS NULL
+                            AND a.status_at_start IN ('completed', 'cancelled'), false) AS finished_at_start) x
 ), entering AS (  -- when a task not committed came into the scope after the start, with its points then:
-                  -- its last joining, or its reopening if it was in the sprint at the start but
-                  -- completed or cancelled then (and has not left and joined again since)
+                  -- its last joining, or its reopening if it was finished at the start
     SELECT c.*,
-           CASE WHEN r.reopened_in THEN c.reopened_at ELSE c.joined_at END AS entered_at,
-           CASE WHEN r.reopened_in
+           CASE WHEN c.reopened_in THEN c.reopened_at ELSE c.joined_at END AS entered_at,
+           CASE WHEN c.reopened_in
                 THEN (SELECT e.points_after FROM sprint_membership_events e
                        WHERE e.project_id = c.project_id AND e.task_id = c.task_id
                          AND e.sprint_id = c.sprint_id AND e.happened_at <= c.reopened_at
                        ORDER BY e.happened_at DESC, e.id DESC LIMIT 1)
                 ELSE c.points_when_joined END AS points_when_entered
       FROM classified c
-     CROSS JOIN LATERAL (
-            SELECT coalesce(NOT c.committed AND c.joined_at IS NULL AND c.change_at_start <> 'left'
-                            AND c.status_at_start IN ('completed', 'cancelled') AND c.reopened_at IS NOT NULL,
-                            false) AS reopened_in) r
 ), figures AS (
     SELECT c.*,
            c.in_at_close AND c.status_at_close = 'completed' AND NOT c.completed_in AS completed_outside,

@@ -68,7 +68,10 @@ WITH workstreams AS (
       FROM task_rows t JOIN sprint s ON s.id = t.sprint_id JOIN projects pr ON pr.id = t.project_id
 ), task_figures AS (
     SELECT
-        count(*) > 0 AS from_history,
+        -- a sprint started here that has no tasks has figures all the same (0), unless snapshots say more
+        count(*) > 0 OR (SELECT activated_at IS NOT NULL FROM sprint)
+                        AND NOT EXISTS (SELECT 1 FROM final_snapshots WHERE sprint_id = %(sprint_id)s)
+            AS from_history,
         coalesce(sum(t.points_at_start) FILTER (WHERE t.committed), 0) AS committed_points,
         count(*) FILTER (WHERE t.committed) AS committed_issues,
         count(*) FILTER (WHERE t.committed AND t.points_at_start IS NULL) AS committed_unestimated,
@@ -103,12 +106,11 @@ WITH workstreams AS (
      WHERE f.sprint_id = %(sprint_id)s
 ), report_figures AS (  -- the figures shown, from whichever source this sprint has
     SELECT tf.from_history,
+           -- without either (a sprint not started, or a legacy one without snapshots) every figure is 0
            CASE WHEN tf.from_history THEN 'membership history'
-                -- a sprint not yet started has no figures of either kind (all are 0)
-                WHEN (SELECT state FROM sprint) = 'future'
-                     AND NOT EXISTS (SELECT 1 FROM final_snapshots WHERE sprint_id = %(sprint_id)s)
-                THEN 'none: not started'
-                ELSE 'metric snapshots' END AS source,
+                WHEN EXISTS (SELECT 1 FROM final_snapshots WHERE sprint_id = %(sprint_id)s) THEN 'metric snapshots'
+                WHEN (SELECT state FROM sprint) = 'future' THEN 'none: not started'
+                ELSE 'none: no tasks and no snapshots' END AS source,
            CASE WHEN tf.from_history THEN tf.committed_points ELSE sf.committed_points END AS committed_points,
            CASE WHEN tf.from_history THEN tf.committed_issues ELSE sf.committed_issues END AS committed_issues,
            CASE WHEN tf.from_history THEN tf.completed_points ELSE sf.completed_points END AS completed_points,
@@ -160,7 +162,7 @@ WITH workstreams AS (
       FROM history_burndown b WHERE (SELECT from_history FROM report_figures)
     UNION ALL
     SELECT b.*, (SELECT scope_points FROM snapshot_burndown WHERE scope_points IS NOT NULL ORDER BY i LIMIT 1)
-      FROM snapshot_burndown b WHERE NOT (SELECT from_history FROM report_figures)
+      FROM snapshot_burndown b WHERE (SELECT source FROM report_figures) = 'metric snapshots'
 ), sprint_completed AS (  -- completed points per counted sprint and project: stored at its close
                           -- (an index-only read), else computed by the same definitions
     SELECT f.sprint_id, f.project_id, sum(coalesce(f.points_at_close, 0)) AS points
