@@ -426,6 +426,17 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+class OpenAPIDocument(BaseModel):
+    """GET /openapi.json: an OpenAPI 3.1 document (the rest as the specification's
+    own schema describes it)."""
+
+    model_config = ConfigDict(extra="allow")
+    openapi: Annotated[str, StringConstraints(pattern=r"^3\.1\.\d+$")]
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
 # --- the sprint side ----------------------------------------------------------------
 
 SprintState = Literal["future", "active", "closed"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from service.models import Patch, Problem
+from service.models import LinkKind, Patch, Problem
 from service.routes import KEY_PARAMETERS, Endpoint, KeyConvertor, RowIdConvertor
 
 _REF = "#/components/schemas/{model}"
@@ -105,9 +105,11 @@ class _Components:
     def ref(self, model: type[BaseModel]) -> dict[str, str]:
         if model.__name__ not in self.schemas:
             schema = model.model_json_schema(ref_template=_REF, mode="serialization")
-            if issubclass(model, Patch):  # may be left out, but null is refused
-                for name in model.NOT_NULL & set(schema["properties"]):
-                    _not_null(schema["properties"][name])
+            if issubclass(model, Patch):  # a field left out is left as it is: no default
+                for name, prop in schema["properties"].items():
+                    prop.pop("default", None)
+                    if name in model.NOT_NULL:  # may be left out, but null is refused
+                        _not_null(prop)
             self.schemas.update(schema.pop("$defs", {}))
             self.schemas[model.__name__] = schema
         return {"$ref": _REF.format(model=model.__name__)}
@@ -126,8 +128,6 @@ def _response_schema(components: _Components, shape: Any) -> dict[str, Any] | No
         return None
     if shape is str:
         return {"type": "string"}
-    if shape is dict:
-        return {"type": "object"}
     if isinstance(shape, list):  # a page: {"items": [...], "next": cursor | null}
         return {
             "type": "object",
@@ -151,6 +151,8 @@ def _path_parameter(name: str, convertor: str) -> dict[str, Any]:
         }
     elif name in KEY_PARAMETERS:
         schema = {"type": "string", "pattern": f"^{KeyConvertor.regex}$"}
+    elif name == "kind":  # of a link (service.routes.tasks refuses others with 404)
+        schema = {"type": "string", "enum": list(get_args(LinkKind))}
     else:  # a plain {name}: one path segment
         schema = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
     return {"name": name, "in": "path", "required": True, "schema": schema}

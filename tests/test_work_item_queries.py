@@ -243,9 +243,10 @@ def test_a_refused_batch_names_every_unknown_feature_and_inserts_nothing(client:
         ],
     )
     assert response.status_code == 404, response.text
-    assert [error["message"] for error in response.json()["errors"]] == [
-        "no feature 'E08-F01'",
-        "no feature 'E09-F01'",
+    assert response.json()["errors"] == [
+        {"field": "body.1.feature", "message": "no feature 'E09-F01'"},
+        {"field": "body.2.feature", "message": "no feature 'E08-F01'"},
+        {"field": "body.3.feature", "message": "no feature 'E09-F01'"},
     ]
     assert client.get("/projects/alpha/tasks").json()["items"] == []
 

@@ -36,14 +36,22 @@ def task_not_found(project: str, key: str) -> NotFound:
     return not_in_project(project, f"task {key!r}")
 
 
-async def insert_many(conn: Conn, *, project: str, tasks: list[dict[str, Any]]) -> str:
+async def insert_many(conn: Conn, *, project: str, tasks: list[dict[str, Any]], batch: bool = False) -> str:
     """Insert every task or none: their documents as a JSON array. Nothing is
-    inserted when a feature is unknown: the 404 names every unknown one."""
+    inserted when a feature is unknown: the 404 names every task that names an
+    unknown one (body.<index>.feature in a batch, as the request models do)."""
     missing, _count, docs = await in_project(conn, _INSERT_MANY, project, tasks=Jsonb(tasks))
     if missing:
         raise NotFound(
             f"these features do not exist in project {project!r}: {', '.join(missing)}",
-            errors=[{"field": "body.feature", "message": f"no feature {key!r}"} for key in missing],
+            errors=[
+                {
+                    "field": f"body.{n}.feature" if batch else "body.feature",
+                    "message": f"no feature {task['feature']!r}",
+                }
+                for n, task in enumerate(tasks)
+                if task.get("feature") in missing
+            ],
         )
     return str(docs)
 

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from service import access, metrics, queries
 from service.db import Pool
 from service.errors import problem
-from service.models import Liveness, Readiness
+from service.models import Liveness, OpenAPIDocument, Readiness
 from service.routes import Endpoint
 
 log = logging.getLogger("worktrack.access")
@@ -93,6 +93,6 @@ ENDPOINTS = [
         openapi,
         "This document",
         rule=access.OPENAPI_RULE,
-        responses={200: ("the OpenAPI 3.1 document", dict)},
+        responses={200: ("the OpenAPI 3.1 document", OpenAPIDocument)},
     ),
 ]

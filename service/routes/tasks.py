@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
@@ -27,6 +27,7 @@ from service.models import (
     HistoryPage,
     HistoryQuery,
     LinkAdded,
+    LinkKind,
     StatusChange,
     Task,
     TaskBatch,
@@ -39,12 +40,12 @@ from service.responses import JSONText, stored_project_key
 from service.routes import Endpoint, if_match, pool
 
 
-async def insert_tasks(pool: db.Pool, project: str, items: list[TaskCreate]) -> str:
+async def insert_tasks(pool: db.Pool, project: str, items: list[TaskCreate], *, batch: bool = False) -> str:
     """Create the tasks, all or none: their documents as a JSON array."""
     access.require_agent_may_create([item.status for item in items], [item.sprint for item in items])
     await access.require_sprints_visible(pool, [item.sprint for item in items])
     rows = [item.model_dump(mode="json") for item in items]
-    return await db.run(pool, lambda conn: tasks.insert_many(conn, project=project, tasks=rows))
+    return await db.run(pool, lambda conn: tasks.insert_many(conn, project=project, tasks=rows, batch=batch))
 
 
 async def create_task(request: Request, body: TaskCreate) -> Response:
@@ -71,7 +72,7 @@ async def insert_batch(pool: db.Pool, project: str, items: list[TaskCreate]) -> 
             "a task key appears more than once in the batch",
             errors=[{"field": "body.key", "message": f"{key!r} repeated"} for key in twice],
         )
-    return await insert_tasks(pool, project, items)
+    return await insert_tasks(pool, project, items, batch=True)
 
 
 def list_filters(query: TaskListQuery) -> tasks.Filters:
@@ -297,7 +298,7 @@ async def remove_link(request: Request) -> Response:
 
 
 def _link_kind(kind: str) -> str:
-    if kind not in ("related", "discovered_from"):
+    if kind not in get_args(LinkKind):
         raise NotFound(f"no link kind {kind!r}: related or discovered_from")
     return kind
 
