@@ -206,3 +206,45 @@ def test_an_active_sprints_time_zone_is_fixed(client: TestClient) -> None:
     assert changed.status_code == 409, changed.text
     assert changed.json()["detail"] == "the sprint has started: its time zone is fixed"
     assert client.patch(f"/sprints/{sprint}", json={"end_date": "2030-01-01"}).status_code == 200
+
+
+def test_a_change_that_waited_for_a_close_is_dated_after_it(client: TestClient, db_url: str) -> None:
+    """A transaction that began before the close and changed its tasks after it: a
+    reopen of a task the close stored as completed, the completion of one it moved."""
+    sprint = _active_sprint(client, {"W-1": 3, "W-2": 5})
+    for status in ("in_progress", "completed"):
+        _post(client, "/projects/alpha/tasks/W-1/status", {"status": status}, status=200)
+    _post(client, "/projects/alpha/tasks/W-2/status", {"status": "in_progress"}, status=200)
+    following = _active_sprint(client, {}, name="S2")
+    with psycopg.connect(db_url) as late:
+        late.execute("SELECT now()")  # its transaction, and so its now(), begins before the close
+        _post(client, f"/sprints/{sprint}/close", {"move_open_tasks_to": following}, status=200)
+        late.execute("UPDATE tasks SET status = 'in_progress' WHERE key = 'W-1'")
+        late.execute("UPDATE tasks SET status = 'completed', story_points = 8 WHERE key = 'W-2'")
+        late.commit()
+        dated = late.execute(
+            "SELECT t.key, h.changed_at > s.completed_at"
+            " FROM task_history h JOIN tasks t ON t.project_id = h.project_id AND t.id = h.task_id, sprints s"
+            " WHERE s.id = %s AND h.id > (SELECT max(id) - 2 FROM task_history) ORDER BY t.key",
+            (sprint,),
+        ).fetchall()
+        (reestimated_after,) = late.execute(
+            "SELECT bool_and(e.happened_at > s.completed_at) FROM sprint_membership_events e, sprints s"
+            " WHERE s.id = %s AND e.change = 'reestimated'",
+            (sprint,),
+        ).fetchone() or (None,)
+        # what the close stored is what the history says now, as of the close
+        stored = late.execute(
+            "SELECT * FROM sprint_frozen_tasks WHERE sprint_id = %s ORDER BY task_id", (sprint,)
+        ).fetchall()
+        computed = late.execute(
+            "SELECT f.* FROM sprints s CROSS JOIN LATERAL sprint_window(s) w"
+            " CROSS JOIN LATERAL sprint_report_tasks(s.id, w.starts, w.closes) f WHERE s.id = %s"
+            " ORDER BY f.task_id",
+            (sprint,),
+        ).fetchall()
+    assert dated == [("W-1", True), ("W-2", True)]
+    assert reestimated_after is True  # in the sprint it was moved to, after the move
+    assert computed == stored
+    report = _report(db_url, following)
+    assert (report["completed"]["points"], report["completed"]["issues"]) == (8, 1)  # W-2, in S2
