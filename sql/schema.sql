@@ -988,20 +988,6 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION public.task_change_time(project_id bigint, task_id bigint, sprint_id bigint) RETURNS timestamp with time zone
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-    AS $$
-BEGIN
-    RETURN greatest(now(),
-                    (SELECT s.completed_at + interval '1 microsecond' FROM sprints s
-                      WHERE s.id = task_change_time.sprint_id AND s.completed_at > now()),
-                    (SELECT max(e.happened_at) + interval '1 microsecond' FROM sprint_membership_events e
-                      WHERE e.project_id = task_change_time.project_id AND e.task_id = task_change_time.task_id
-                        AND e.is_close_move AND e.happened_at > now()));
-END;
-$$;
-
 CREATE FUNCTION public.task_dependencies_count_unfinished() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -1162,10 +1148,8 @@ CREATE FUNCTION public.task_history_stamp() RETURNS trigger
     AS $$
 BEGIN
     IF pg_trigger_depth() > 1 THEN
-        -- now() (or, after a close this change waited for, the instant the tasks
-        -- trigger gives: task_change_time), or inside an import (import_begin) the
-        -- instant it replays.
-        NEW.changed_at := coalesce(import_event_time(), greatest(now(), NEW.changed_at));
+        -- now(), or inside an import (import_begin) the instant it replays.
+        NEW.changed_at := coalesce(import_event_time(), now());
     ELSIF coalesce(current_setting('worktrack.history_import', true), '') <> 'on' THEN
         RAISE EXCEPTION 'task history is written by the tasks trigger: direct INSERT refused'
             USING ERRCODE = 'integrity_constraint_violation',
@@ -1364,14 +1348,13 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status = OLD.status THEN
         RETURN NULL;
     END IF;
-    INSERT INTO task_history (project_id, task_id, from_status, to_status, actor, note, evidence, changed_at)
+    INSERT INTO task_history (project_id, task_id, from_status, to_status, actor, note, evidence)
     VALUES (NEW.project_id, NEW.id,
             CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END,
             NEW.status,
             coalesce(nullif(current_setting('worktrack.actor', true), ''), session_user),
             nullif(current_setting('worktrack.note', true), ''),
-            CASE WHEN TG_OP = 'INSERT' OR NEW.evidence IS DISTINCT FROM OLD.evidence THEN NEW.evidence END,
-            CASE WHEN TG_OP = 'UPDATE' THEN task_change_time(NEW.project_id, NEW.id, OLD.sprint_id) ELSE now() END);
+            CASE WHEN TG_OP = 'INSERT' OR NEW.evidence IS DISTINCT FROM OLD.evidence THEN NEW.evidence END);
     RETURN NULL;
 END;
 $$;
@@ -1392,8 +1375,7 @@ DECLARE
     happened constant timestamptz := coalesce(
         CASE WHEN TG_OP = 'UPDATE' AND OLD.sprint_id = closing
              THEN (SELECT s.completed_at FROM sprints s WHERE s.id = closing AND s.state = 'closed') END,
-        import_event_time(),
-        CASE WHEN TG_OP = 'UPDATE' THEN task_change_time(NEW.project_id, NEW.id, OLD.sprint_id) END, now());
+        import_event_time(), now());
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.sprint_id IS NOT DISTINCT FROM OLD.sprint_id THEN
         IF NEW.sprint_id IS NOT NULL AND NEW.story_points IS DISTINCT FROM OLD.story_points THEN
