@@ -299,7 +299,7 @@ async def remove_link(request: Request) -> Response:
 
 def _link_kind(kind: str) -> str:
     if kind not in get_args(LinkKind):
-        raise NotFound(f"no link kind {kind!r}: related or discovered_from")
+        raise NotFound(f"no link kind {kind!r}: {' or '.join(get_args(LinkKind))}")
     return kind
 
 

@@ -68,10 +68,7 @@ WITH workstreams AS (
       FROM task_rows t JOIN sprint s ON s.id = t.sprint_id JOIN projects pr ON pr.id = t.project_id
 ), task_figures AS (
     SELECT
-        -- a sprint started here that has no tasks has figures all the same (0), unless snapshots say more
-        count(*) > 0 OR (SELECT activated_at IS NOT NULL FROM sprint)
-                        AND NOT EXISTS (SELECT 1 FROM final_snapshots WHERE sprint_id = %(sprint_id)s)
-            AS from_history,
+        count(*) > 0 AS has_tasks,
         coalesce(sum(t.points_at_start) FILTER (WHERE t.committed), 0) AS committed_points,
         count(*) FILTER (WHERE t.committed) AS committed_issues,
         count(*) FILTER (WHERE t.committed AND t.points_at_start IS NULL) AS committed_unestimated,
@@ -97,7 +94,8 @@ WITH workstreams AS (
            coalesce(sum(f.scope_removed_points), 0) AS removed_points,
            coalesce(sum(f.story_points_total), 0) AS final_scope_points,
            coalesce(sum(f.story_points_total - f.story_points_completed), 0) AS carry_over_points,
-           coalesce(sum(f.issues_total - f.issues_completed), 0) AS carry_over_issues
+           coalesce(sum(f.issues_total - f.issues_completed), 0) AS carry_over_issues,
+           count(*) > 0 AS has_snapshots
       FROM final_snapshots f
      CROSS JOIN LATERAL (
             SELECT m.story_points_total, m.issues_total FROM project_sprint_metrics m
@@ -105,27 +103,30 @@ WITH workstreams AS (
              ORDER BY m.snapshot_at LIMIT 1) first
      WHERE f.sprint_id = %(sprint_id)s
 ), report_figures AS (  -- the figures shown, from whichever source this sprint has
-    SELECT tf.from_history,
+    SELECT h.from_history,
            -- without either (a sprint not started, or a legacy one without snapshots) every figure is 0
-           CASE WHEN tf.from_history THEN 'membership history'
-                WHEN EXISTS (SELECT 1 FROM final_snapshots WHERE sprint_id = %(sprint_id)s) THEN 'metric snapshots'
+           CASE WHEN h.from_history THEN 'membership history'
+                WHEN sf.has_snapshots THEN 'metric snapshots'
                 WHEN (SELECT state FROM sprint) = 'future' THEN 'none: not started'
                 ELSE 'none: no tasks and no snapshots' END AS source,
-           CASE WHEN tf.from_history THEN tf.committed_points ELSE sf.committed_points END AS committed_points,
-           CASE WHEN tf.from_history THEN tf.committed_issues ELSE sf.committed_issues END AS committed_issues,
-           CASE WHEN tf.from_history THEN tf.completed_points ELSE sf.completed_points END AS completed_points,
-           CASE WHEN tf.from_history THEN tf.completed_issues ELSE sf.completed_issues END AS completed_issues,
-           CASE WHEN tf.from_history THEN tf.added_points ELSE sf.added_points END AS added_points,
-           CASE WHEN tf.from_history THEN tf.removed_points ELSE sf.removed_points END AS removed_points,
-           CASE WHEN tf.from_history THEN tf.reestimated_points ELSE 0 END AS reestimated_points,
-           CASE WHEN tf.from_history
+           CASE WHEN h.from_history THEN tf.committed_points ELSE sf.committed_points END AS committed_points,
+           CASE WHEN h.from_history THEN tf.committed_issues ELSE sf.committed_issues END AS committed_issues,
+           CASE WHEN h.from_history THEN tf.completed_points ELSE sf.completed_points END AS completed_points,
+           CASE WHEN h.from_history THEN tf.completed_issues ELSE sf.completed_issues END AS completed_issues,
+           CASE WHEN h.from_history THEN tf.added_points ELSE sf.added_points END AS added_points,
+           CASE WHEN h.from_history THEN tf.removed_points ELSE sf.removed_points END AS removed_points,
+           CASE WHEN h.from_history THEN tf.reestimated_points ELSE 0 END AS reestimated_points,
+           CASE WHEN h.from_history
                 THEN tf.committed_points + tf.added_points - tf.removed_points + tf.reestimated_points
                 ELSE sf.final_scope_points END AS final_scope_points,
-           CASE WHEN tf.from_history THEN tf.carry_over_points ELSE sf.carry_over_points END AS carry_over_points,
-           CASE WHEN tf.from_history THEN tf.carry_over_issues ELSE sf.carry_over_issues END AS carry_over_issues,
+           CASE WHEN h.from_history THEN tf.carry_over_points ELSE sf.carry_over_points END AS carry_over_points,
+           CASE WHEN h.from_history THEN tf.carry_over_issues ELSE sf.carry_over_issues END AS carry_over_issues,
            tf.committed_unestimated, tf.completed_unestimated, tf.outside_points, tf.outside_issues,
            tf.added_issues, tf.removed_issues
       FROM task_figures tf CROSS JOIN snapshot_figures sf
+     CROSS JOIN LATERAL (  -- a sprint started here without tasks has figures all the same (0)
+            SELECT tf.has_tasks OR (SELECT activated_at IS NOT NULL FROM sprint) AND NOT sf.has_snapshots
+                   AS from_history) h
 ), flow AS (  -- hours from first start (cycle) and from creation (lead) to completion
     SELECT extract(epoch FROM t.completed_at - t.started_at) / 3600 AS cycle_hours,
            extract(epoch FROM t.completed_at - t.created_at) / 3600 AS lead_hours
@@ -235,9 +236,10 @@ SELECT json_build_object(
         'source', f.source,
         'definition', 'added: tasks that joined after the start, or were in the sprint at the start completed'
                       ' or cancelled and were reopened after it, and were still in (or completed in) the sprint at'
-                      ' its close, points when they joined or reopened; removed: tasks that left before the close other than'
-                      ' by the close''s own move, or were cancelled after the start while in the sprint, points'
-                      ' when they went; re-estimated: the net change of points of tasks in scope after the start'),
+                      ' its close, points when they joined or reopened; removed: tasks that left before the close'
+                      ' other than by the close''s own move, or were cancelled after the start while in the sprint,'
+                      ' points when they went; re-estimated: the net change of points of tasks in scope after the'
+                      ' start'),
     'completion', json_build_object(
         'of_commitment_percent', round(100.0 * f.completed_points / nullif(f.committed_points, 0), 2),
         'of_final_scope_percent', round(100.0 * f.completed_points / nullif(f.final_scope_points, 0), 2),
